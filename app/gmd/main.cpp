@@ -1,0 +1,41 @@
+// gmd: the GMD Studio command line (synth, train, segment, evaluate, ablate, info).
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+
+#include "commands.hpp"
+#include "gmd/common/error.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"gmd - missing-modality robust brain tumour segmentation (DS + GMD)", "gmd"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("gmd 0.1.0"));
+  bool verbose = false;
+  app.add_flag("-v,--verbose", verbose, "Debug logging");
+  app.parse_complete_callback([&] { spdlog::set_level(verbose ? spdlog::level::debug : spdlog::level::info); });
+  gmd::cli::add_synth(app);
+  gmd::cli::add_train(app);
+  gmd::cli::add_segment(app);
+  gmd::cli::add_evaluate(app);
+  gmd::cli::add_ablate(app);
+  gmd::cli::add_info(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);
+    return rc == 0 ? 0 : 2;
+  } catch (const gmd::UsageError& e) {
+    std::cerr << "gmd: usage error: " << e.what() << "\n";
+    return 2;
+  } catch (const gmd::InputError& e) {
+    std::cerr << "gmd: error: " << e.what() << "\n";
+    return 2;
+  } catch (const gmd::Cancelled&) {
+    std::cerr << "gmd: cancelled\n";
+    return 130;
+  } catch (const std::exception& e) {
+    std::cerr << "gmd: internal error: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,55 @@
+#pragma once
+// One trainer for all methods (unimodal, vanilla, ds, ds-gmd): same data, same budget, same seeds.
+#include <atomic>
+#include <filesystem>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "gmd/engine/gmd.hpp"
+#include "gmd/engine/net.hpp"
+#include "gmd/engine/sample.hpp"
+#include "gmd/engine/subsets.hpp"
+
+namespace gmd::engine {
+
+struct TrainConfig {
+  NetConfig net;
+  int64_t steps = 1000;
+  int64_t patch = 64;
+  int64_t batch = 1;
+  int k = 5;
+  SubsetPolicy policy = SubsetPolicy::Random;
+  GmdOptions gmd;
+  double lr = 8e-4;
+  double weight_decay = 1e-5;
+  double bce_weight = 0.0;
+  double fg_prob = 0.67;          // probability that a patch is centred on a tumour voxel
+  double modality_dropout = 0.5;  // vanilla: probability per step of zero-filling a random subset of inputs
+  uint64_t seed = 1;
+  std::string device = "auto";    // auto|cpu|cuda
+  std::string amp = "auto";       // auto (bf16 on CUDA, none on CPU)|none|bf16|fp16
+  int64_t checkpoint_every = 100;
+  int64_t val_every = 100;        // 0 = only at the end
+  int64_t val_patch = 96;         // sliding-window size for validation
+  nlohmann::json extra_card;      // merged into model.json (e.g. preprocessing parameters, data info)
+  nlohmann::json to_json() const;
+  static TrainConfig from_json(const nlohmann::json& j);
+};
+
+struct TrainControl {
+  std::function<void(const nlohmann::json& record)> on_record;  // every metrics.jsonl record, as written
+  std::atomic<bool>* stop = nullptr;  // checked every step: checkpoint + model written, then return
+};
+
+// Trains into out_dir: config.json, metrics.jsonl (one JSON object per step: {"type":"step", step,
+// loss, losses{subset name: value}, subsets[], lr, time_s, gmd{cos[[..]], cos_after, norms[], weights[],
+// conflicts}}, and {"type":"val", step, dice{WT,TC,ET}, ...}), checkpoint.pt (model + optimizer + step,
+// atomic, every checkpoint_every steps), model.pt + model.json (final, and on stop).
+// resume=true continues from out_dir/checkpoint.pt bit-exactly on CPU (metrics.jsonl truncated to the
+// checkpoint's step). Throws gmd::InputError / gmd::UsageError for bad data or config.
+void train(const TrainConfig& cfg, const std::vector<Sample>& train_set, const std::vector<Sample>& val_set,
+           const std::filesystem::path& out_dir, bool resume = false, const TrainControl& ctl = {});
+
+}  // namespace gmd::engine

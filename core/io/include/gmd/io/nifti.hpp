@@ -1,0 +1,19 @@
+#pragma once
+// NIfTI (and anything else ITK reads) <-> gmd::io containers, via ITK.
+#include <filesystem>
+
+#include "gmd/io/image.hpp"
+
+namespace gmd::io {
+
+// Reads any scalar pixel type ITK reads into float, keeps the geometry.
+// Throws gmd::InputError naming the file: unreadable/truncated/corrupt, not 3D (e.g. 2D),
+// NaN/Inf voxels, all-zero image (when reject_all_zero).
+Image read_image(const std::filesystem::path& path, bool reject_all_zero = true);
+// Reads a BraTS label map: labels 0/1/2/4 (3 accepted and converted to 4). Other labels -> InputError.
+LabelMap read_labels(const std::filesystem::path& path);
+// Writes atomically (temp file + rename). .nii or .nii.gz by extension.
+void write_image(const std::filesystem::path& path, const Image& img);
+void write_labels(const std::filesystem::path& path, const LabelMap& labels);
+
+}  // namespace gmd::io
