@@ -1,7 +1,10 @@
 // gmd: the GMD Studio command line (synth, train, segment, evaluate, ablate, info).
 #include <spdlog/spdlog.h>
 
+#include <cstdlib>
+#include <fstream>
 #include <iostream>
+#include <string>
 
 #include "commands.hpp"
 #include "gmd/common/error.hpp"
@@ -12,6 +15,15 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("gmd 0.1.0"));
   bool verbose = false;
   app.add_flag("-v,--verbose", verbose, "Debug logging");
+  // Prints whether tcmalloc is mapped into this process (LibTorch is ~10x faster on CPU with it).
+  app.add_flag_callback("--check-allocator", [] {
+    std::ifstream maps("/proc/self/maps");
+    std::string line;
+    bool found = false;
+    while (std::getline(maps, line)) found = found || line.find("libtcmalloc") != std::string::npos;
+    std::cout << (found ? "tcmalloc: loaded" : "tcmalloc: NOT loaded") << std::endl;
+    std::exit(found ? 0 : 1);
+  }, "Report whether tcmalloc is loaded and exit");
   app.parse_complete_callback([&] { spdlog::set_level(verbose ? spdlog::level::debug : spdlog::level::info); });
   gmd::cli::add_synth(app);
   gmd::cli::add_train(app);

@@ -1,0 +1,192 @@
+#include "gmd/pipeline/evaluate.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <cmath>
+#include <iomanip>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "gmd/common/error.hpp"
+#include "gmd/common/fs_util.hpp"
+#include "gmd/engine/metrics.hpp"
+#include "gmd/io/labels.hpp"
+#include "pipeline_internal.hpp"
+
+namespace gmd::pipeline {
+namespace fs = std::filesystem;
+
+namespace {
+constexpr const char* kRegions[3] = {"WT", "TC", "ET"};
+
+std::string fmt_num(double v, int prec) {
+  if (std::isnan(v)) return "n/a";
+  std::ostringstream s;
+  s << std::fixed << std::setprecision(prec) << v;
+  return s.str();
+}
+
+std::array<double, 3> mean_of(const EvalReport& r, SubsetMask s, bool hd) {
+  std::array<double, 3> sum{0, 0, 0};
+  int n = 0;
+  for (const auto& row : r.rows) {
+    if (row.subset != s) continue;
+    for (int k = 0; k < 3; ++k) sum[k] += hd ? row.hd95[k] : row.dice[k];
+    ++n;
+  }
+  const double nan = std::nan("");
+  if (n == 0) return {nan, nan, nan};
+  for (auto& v : sum) v /= n;
+  return sum;
+}
+
+// Mean over the given subsets of per-subset means (subsets without rows are skipped).
+double mean_over(const EvalReport& r, const std::vector<SubsetMask>& subsets, int region, bool hd) {
+  double sum = 0;
+  int n = 0;
+  for (auto s : subsets) {
+    const double v = mean_of(r, s, hd)[region];
+    if (!std::isnan(v)) {
+      sum += v;
+      ++n;
+    }
+  }
+  return n ? sum / n : std::nan("");
+}
+}  // namespace
+
+std::array<double, 3> EvalReport::mean_dice(SubsetMask s) const { return mean_of(*this, s, false); }
+std::array<double, 3> EvalReport::mean_hd95(SubsetMask s) const { return mean_of(*this, s, true); }
+
+EvalReport evaluate(const Model& model, const fs::path& data_dir, const SegmentOptions& opt, const Progress& progress) {
+  EvalReport rep;
+  rep.model_name = model.method() + " (" + model.path().string() + ")";
+  const auto cases = io::list_cases(data_dir);
+  if (cases.empty()) throw InputError(data_dir.string() + ": no BraTS case folders found");
+  int scored = 0;
+  for (size_t ci = 0; ci < cases.size(); ++ci) {
+    if (progress.cancelled && progress.cancelled()) throw Cancelled();
+    const auto files = io::discover_case(cases[ci]);
+    if (!files.seg) {
+      spdlog::warn("{}: no seg file, skipped", cases[ci].string());
+      continue;
+    }
+    const io::Case c = io::load_case(files);
+    const SubsetMask present = c.present() & model.modalities();
+    if (present == 0) {
+      spdlog::warn("{}: none of the model's modalities present, skipped", c.id);
+      continue;
+    }
+    const std::vector<SubsetMask> subsets = subsets_within(present);
+    Progress inner;
+    inner.cancelled = progress.cancelled;
+    if (progress.report)
+      inner.report = [&](const std::string&, double f) { progress.report(c.id, (ci + f) / cases.size()); };
+    const auto preds = detail::predict_case(model, detail::restrict_case(c, present), subsets, opt, inner, nullptr);
+    const auto& g = c.geom;
+    const std::array<int64_t, 3> dims{int64_t(g.size[2]), int64_t(g.size[1]), int64_t(g.size[0])};
+    const std::array<double, 3> spacing{g.spacing[2], g.spacing[1], g.spacing[0]};
+    const double vml = g.voxel_volume_ml();
+    for (size_t i = 0; i < subsets.size(); ++i) {
+      const auto sc = engine::score_labels(preds[i].voxels, c.seg->voxels, dims, spacing);
+      CaseSubsetScore row;
+      row.case_id = c.id;
+      row.subset = subsets[i];
+      row.dice = sc.dice;
+      row.hd95 = sc.hd95;
+      for (int k = 0; k < 3; ++k) {
+        row.pred_ml[k] = sc.pred_voxels[k] * vml;
+        row.true_ml[k] = sc.true_voxels[k] * vml;
+      }
+      rep.rows.push_back(row);
+    }
+    ++scored;
+    spdlog::info("evaluated {} ({}/{}): full-modality Dice WT {:.3f} TC {:.3f} ET {:.3f}", c.id, ci + 1, cases.size(),
+                 rep.rows.back().dice[0], rep.rows.back().dice[1], rep.rows.back().dice[2]);
+  }
+  if (scored == 0) throw InputError(data_dir.string() + ": no case with a seg file and usable modalities to evaluate");
+  return rep;
+}
+
+std::string table2_markdown(const EvalReport& r, bool hd95) {
+  const auto& subsets = all_subsets();
+  std::ostringstream s;
+  s << "| Region |";
+  for (auto sub : subsets) s << ' ' << subset_name(sub) << " |";
+  s << " Avg |\n|---|";
+  for (size_t i = 0; i <= subsets.size(); ++i) s << "---:|";
+  s << '\n';
+  for (int k = 0; k < 3; ++k) {
+    s << "| " << kRegions[k] << " |";
+    for (auto sub : subsets) s << ' ' << fmt_num(mean_of(r, sub, hd95)[k] * (hd95 ? 1 : 100), hd95 ? 2 : 2) << " |";
+    s << ' ' << fmt_num(mean_over(r, subsets, k, hd95) * (hd95 ? 1 : 100), 2) << " |\n";
+  }
+  return s.str();
+}
+
+std::string table2_csv(const EvalReport& r) {
+  const auto& subsets = all_subsets();
+  std::ostringstream s;
+  s << "metric,region";
+  for (auto sub : subsets) s << ',' << subset_name(sub);
+  s << ",Avg\n";
+  for (bool hd : {false, true})
+    for (int k = 0; k < 3; ++k) {
+      s << (hd ? "hd95_mm" : "dice") << ',' << kRegions[k];
+      for (auto sub : subsets) s << ',' << fmt_num(mean_of(r, sub, hd)[k], 4);
+      s << ',' << fmt_num(mean_over(r, subsets, k, hd), 4) << '\n';
+    }
+  return s.str();
+}
+
+std::string table3_markdown(const EvalReport& r) {
+  std::map<int, std::vector<SubsetMask>> by_missing;
+  for (auto sub : all_subsets()) by_missing[kNumModalities - subset_size(sub)].push_back(sub);
+  std::ostringstream s;
+  s << "| Region | 3 missing | 2 missing | 1 missing | 0 missing | Avg |\n|---|---:|---:|---:|---:|---:|\n";
+  for (int k = 0; k < 3; ++k) {
+    s << "| " << kRegions[k] << " (Dice %) |";
+    for (int miss : {3, 2, 1, 0}) s << ' ' << fmt_num(mean_over(r, by_missing[miss], k, false) * 100, 2) << " |";
+    s << ' ' << fmt_num(mean_over(r, all_subsets(), k, false) * 100, 2) << " |\n";
+  }
+  return s.str();
+}
+
+std::string per_case_csv(const EvalReport& r) {
+  std::ostringstream s;
+  s << "case,subset,region,dice,hd95_mm,pred_ml,true_ml\n";
+  for (const auto& row : r.rows)
+    for (int k = 0; k < 3; ++k)
+      s << row.case_id << ",\"" << subset_name(row.subset) << "\"," << kRegions[k] << ',' << fmt_num(row.dice[k], 4)
+        << ',' << fmt_num(row.hd95[k], 3) << ',' << fmt_num(row.pred_ml[k], 3) << ',' << fmt_num(row.true_ml[k], 3)
+        << '\n';
+  return s.str();
+}
+
+void write_report(const EvalReport& r, const fs::path& out) {
+  fs::create_directories(out);
+  std::string t2 = "# Table 2 layout: Dice (%) per region and modality subset\n\nModel: " + r.model_name + "\n\n" +
+                   table2_markdown(r, false) + "\n## HD95 (mm)\n\n" + table2_markdown(r, true);
+  write_text_atomically(out / "table2.md", t2);
+  write_text_atomically(out / "table2.csv", table2_csv(r));
+  write_text_atomically(out / "table3.md", "# Table 3 layout: Dice (%) by number of missing modalities\n\nModel: " +
+                                               r.model_name + "\n\n" + table3_markdown(r));
+  write_text_atomically(out / "per_case.csv", per_case_csv(r));
+  nlohmann::json j;
+  j["model"] = r.model_name;
+  std::set<std::string> ids;
+  for (const auto& row : r.rows) ids.insert(row.case_id);
+  j["cases"] = ids.size();
+  for (auto sub : all_subsets()) {
+    const auto d = r.mean_dice(sub);
+    const auto h = r.mean_hd95(sub);
+    if (std::isnan(d[0])) continue;
+    j["subsets"][subset_name(sub)] = {{"dice", {{"WT", d[0]}, {"TC", d[1]}, {"ET", d[2]}}},
+                                      {"hd95", {{"WT", h[0]}, {"TC", h[1]}, {"ET", h[2]}}}};
+  }
+  for (int k = 0; k < 3; ++k) j["average_dice"][kRegions[k]] = mean_over(r, all_subsets(), k, false);
+  write_text_atomically(out / "summary.json", j.dump(2));
+}
+
+}  // namespace gmd::pipeline

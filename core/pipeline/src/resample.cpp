@@ -1,0 +1,110 @@
+#include "resample.hpp"
+
+#include <itkImage.h>
+#include <itkImportImageFilter.h>
+#include <itkLinearInterpolateImageFunction.h>
+#include <itkNearestNeighborInterpolateImageFunction.h>
+#include <itkResampleImageFilter.h>
+
+#include <cmath>
+#include <cstring>
+
+namespace gmd::pipeline::detail {
+namespace {
+
+template <typename T>
+typename itk::Image<T, 3>::Pointer to_itk(const io::Volume<T>& v) {
+  using ImageT = itk::Image<T, 3>;
+  auto img = ImageT::New();
+  typename ImageT::RegionType region;
+  typename ImageT::SizeType size;
+  typename ImageT::SpacingType spacing;
+  typename ImageT::PointType origin;
+  typename ImageT::DirectionType dir;
+  for (int i = 0; i < 3; ++i) {
+    size[i] = v.geom.size[i];
+    spacing[i] = v.geom.spacing[i];
+    origin[i] = v.geom.origin[i];
+    for (int j = 0; j < 3; ++j) dir(i, j) = v.geom.direction[3 * i + j];
+  }
+  region.SetSize(size);
+  img->SetRegions(region);
+  img->SetSpacing(spacing);
+  img->SetOrigin(origin);
+  img->SetDirection(dir);
+  img->Allocate();
+  std::memcpy(img->GetBufferPointer(), v.voxels.data(), sizeof(T) * v.voxels.size());
+  return img;
+}
+
+template <typename T, typename Interp>
+io::Volume<T> resample(const io::Volume<T>& v, const io::Geometry& target) {
+  using ImageT = itk::Image<T, 3>;
+  auto src = to_itk(v);
+  auto f = itk::ResampleImageFilter<ImageT, ImageT>::New();
+  f->SetInput(src);
+  f->SetInterpolator(Interp::New());
+  typename ImageT::SizeType size;
+  typename ImageT::SpacingType spacing;
+  typename ImageT::PointType origin;
+  typename ImageT::DirectionType dir;
+  for (int i = 0; i < 3; ++i) {
+    size[i] = target.size[i];
+    spacing[i] = target.spacing[i];
+    origin[i] = target.origin[i];
+    for (int j = 0; j < 3; ++j) dir(i, j) = target.direction[3 * i + j];
+  }
+  f->SetSize(size);
+  f->SetOutputSpacing(spacing);
+  f->SetOutputOrigin(origin);
+  f->SetOutputDirection(dir);
+  f->SetDefaultPixelValue(0);
+  f->Update();
+  io::Volume<T> out;
+  out.geom = target;
+  out.voxels.resize(target.voxel_count());
+  std::memcpy(out.voxels.data(), f->GetOutput()->GetBufferPointer(), sizeof(T) * out.voxels.size());
+  return out;
+}
+}  // namespace
+
+bool needs_resampling(const io::Geometry& g, const std::array<double, 3>& spacing) {
+  for (int i = 0; i < 3; ++i)
+    if (std::abs(g.spacing[i] - spacing[i]) > 0.05 * spacing[i]) return true;
+  return false;
+}
+
+io::Geometry resampled_geometry(const io::Geometry& g, const std::array<double, 3>& spacing) {
+  io::Geometry t = g;
+  for (int i = 0; i < 3; ++i) {
+    const double extent = g.size[i] * g.spacing[i];
+    t.size[i] = static_cast<std::size_t>(std::max(1.0, std::round(extent / spacing[i])));
+    t.spacing[i] = spacing[i];
+  }
+  // Keep the outer corner of the first voxel fixed: centre moves by half the spacing change along each axis.
+  for (int r = 0; r < 3; ++r) {
+    double shift = 0;
+    for (int c = 0; c < 3; ++c) shift += g.direction[3 * r + c] * 0.5 * (spacing[c] - g.spacing[c]);
+    t.origin[r] = g.origin[r] + shift;
+  }
+  return t;
+}
+
+io::Image resample_linear(const io::Image& img, const io::Geometry& target) {
+  return resample<float, itk::LinearInterpolateImageFunction<itk::Image<float, 3>, double>>(img, target);
+}
+
+io::Case resample_case(const io::Case& c, const io::Geometry& target) {
+  io::Case r;
+  r.id = c.id;
+  r.files = c.files;
+  r.geom = target;
+  for (int m = 0; m < kNumModalities; ++m)
+    if (c.images[m]) r.images[m] = resample_linear(*c.images[m], target);
+  if (c.seg)
+    r.seg = resample<std::uint8_t, itk::NearestNeighborInterpolateImageFunction<itk::Image<std::uint8_t, 3>, double>>(
+        *c.seg, target);
+  return r;
+}
+
+}  // namespace gmd::pipeline::detail

@@ -1,0 +1,19 @@
+#pragma once
+// Resampling to a model's training spacing and back (ITK; private to core/pipeline).
+#include <array>
+
+#include "gmd/io/case.hpp"
+#include "gmd/io/image.hpp"
+
+namespace gmd::pipeline::detail {
+
+// true when any axis of `g` differs from `spacing` by more than 5 %.
+bool needs_resampling(const io::Geometry& g, const std::array<double, 3>& spacing);
+// Geometry covering the same physical extent as `g` with the given spacing (same origin corner, direction).
+io::Geometry resampled_geometry(const io::Geometry& g, const std::array<double, 3>& spacing);
+// Linear interpolation of `img` onto `target` (outside -> 0).
+io::Image resample_linear(const io::Image& img, const io::Geometry& target);
+// Every image (and the seg, nearest neighbour) of the case onto `target`.
+io::Case resample_case(const io::Case& c, const io::Geometry& target);
+
+}  // namespace gmd::pipeline::detail

@@ -1,0 +1,204 @@
+// End-to-end checks of the `gmd` CLI contract on tiny synthetic data (CPU).
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+
+#include "gmd/io/case.hpp"
+#include "gmd/io/labels.hpp"
+#include "gmd/io/nifti.hpp"
+
+namespace fs = std::filesystem;
+
+namespace {
+const std::string kGmd = std::string(GMD_BINARY_DIR) + "/app/gmd/gmd";
+
+struct Result {
+  int rc;
+  std::string out;
+};
+Result run(const std::string& args) {
+  const std::string cmd = kGmd + " " + args + " 2>&1";
+  Result r{-1, ""};
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return r;
+  std::array<char, 4096> buf{};
+  while (fgets(buf.data(), buf.size(), p)) r.out += buf.data();
+  const int st = pclose(p);
+  r.rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return r;
+}
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// One tiny dataset and one tiny trained model shared by all tests of this file.
+class CliTest : public ::testing::Test {
+ protected:
+  static fs::path root, data, run_dir;
+  static void SetUpTestSuite() {
+    root = fs::temp_directory_path() / ("gmd_cli_test_" + std::to_string(::getpid()));
+    fs::remove_all(root);
+    fs::create_directories(root);
+    data = root / "data";
+    run_dir = root / "run";
+    auto s = run("synth --out " + data.string() + " --cases 3 --seed 11 --size small");
+    ASSERT_EQ(s.rc, 0) << s.out;
+    auto t = run("train --data " + data.string() + " --method ds-gmd --out " + run_dir.string() +
+                 " --steps 3 --patch 32 --widths 4,8,16 --k 3 --val-cases 1 --val-every 0 --checkpoint-every 2 "
+                 "--device cpu --seed 3 --infer-patch 64");
+    ASSERT_EQ(t.rc, 0) << t.out;
+  }
+  static void TearDownTestSuite() { fs::remove_all(root); }
+  static fs::path first_case() { return gmd::io::list_cases(data).at(0); }
+};
+fs::path CliTest::root, CliTest::data, CliTest::run_dir;
+}  // namespace
+
+TEST_F(CliTest, TrainWritesModelCardAndMetrics) {
+  ASSERT_TRUE(fs::exists(run_dir / "model.pt"));
+  const auto card = nlohmann::json::parse(slurp(run_dir / "model.json"));
+  EXPECT_EQ(card["net"]["method"], "ds-gmd");
+  EXPECT_EQ(card["net"]["widths"], nlohmann::json({4, 8, 16}));
+  EXPECT_TRUE(card.contains("preprocessing"));
+  EXPECT_EQ(card["preprocessing"]["spacing"].size(), 3u);
+  std::ifstream m(run_dir / "metrics.jsonl");
+  std::string line;
+  int steps = 0;
+  while (std::getline(m, line)) {
+    const auto j = nlohmann::json::parse(line);
+    if (j.value("type", "") != "step") continue;
+    ++steps;
+    ASSERT_TRUE(j.contains("gmd")) << line;
+    EXPECT_EQ(j["gmd"]["cos"].size(), j["subsets"].size());
+    EXPECT_EQ(j["gmd"]["weights"].size(), j["subsets"].size());
+  }
+  EXPECT_EQ(steps, 3);
+}
+
+TEST_F(CliTest, SegmentKeepsGeometryAndPrintsVolumes) {
+  const fs::path out = root / "seg.nii.gz";
+  auto r = run("segment --model " + run_dir.string() + " --case " + first_case().string() +
+               " --modalities flair,t2 --device cpu --out " + out.string());
+  ASSERT_EQ(r.rc, 0) << r.out;
+  EXPECT_NE(r.out.find("WT"), std::string::npos);
+  EXPECT_NE(r.out.find("mL"), std::string::npos);
+  const auto files = gmd::io::discover_case(first_case());
+  const auto img = gmd::io::read_image(*files.modality[0]);
+  const auto lab = gmd::io::read_labels(out);
+  EXPECT_EQ(lab.geom.difference(img.geom), "");
+  for (auto v : lab.voxels) ASSERT_TRUE(v == 0 || v == 1 || v == 2 || v == 4);
+}
+
+TEST_F(CliTest, AblateWritesEverySubsetAndMatchesSegment) {
+  const fs::path out = root / "ablate";
+  auto r = run("ablate --model " + run_dir.string() + " --case " + first_case().string() + " --device cpu --out " +
+               out.string());
+  ASSERT_EQ(r.rc, 0) << r.out;
+  const std::string csv = slurp(out / "ablation.csv");
+  int lines = 0;
+  for (char c : csv) lines += c == '\n';
+  EXPECT_EQ(lines, 16);  // header + 15 subsets
+  // Encode-once ablation equals a separate segmentation with that subset.
+  const fs::path single = root / "single.nii.gz";
+  ASSERT_EQ(run("segment --model " + run_dir.string() + " --case " + first_case().string() +
+                " --modalities t1,t1ce --device cpu --out " + single.string()).rc, 0);
+  EXPECT_EQ(gmd::io::read_labels(single).voxels, gmd::io::read_labels(out / "t1_t1ce.nii.gz").voxels);
+}
+
+TEST_F(CliTest, EvaluateWritesPaperTables) {
+  const fs::path out = root / "eval";
+  auto r = run("evaluate --model " + run_dir.string() + " --data " + data.string() + " --device cpu --out " + out.string());
+  ASSERT_EQ(r.rc, 0) << r.out;
+  for (const char* f : {"table2.md", "table2.csv", "table3.md", "per_case.csv", "summary.json"})
+    EXPECT_TRUE(fs::exists(out / f)) << f;
+  const std::string t2 = slurp(out / "table2.csv");
+  EXPECT_NE(t2.find("FLAIR+T1+T1ce+T2"), std::string::npos);
+  EXPECT_NE(t2.find("dice,ET"), std::string::npos);
+  // per_case: 3 cases x 15 subsets x 3 regions + header
+  const std::string pc = slurp(out / "per_case.csv");
+  int lines = 0;
+  for (char c : pc) lines += c == '\n';
+  EXPECT_EQ(lines, 1 + 3 * 15 * 3);
+}
+
+TEST_F(CliTest, InfoPrintsCard) {
+  auto r = run("info " + run_dir.string());
+  ASSERT_EQ(r.rc, 0) << r.out;
+  EXPECT_NE(r.out.find("ds-gmd"), std::string::npos);
+  EXPECT_NE(r.out.find("FLAIR+T1+T1ce+T2"), std::string::npos);
+}
+
+TEST_F(CliTest, ResumeContinuesFromCheckpoint) {
+  const fs::path r2 = root / "run_resume";
+  const std::string base = "train --data " + data.string() + " --method ds --out " + r2.string() +
+                           " --patch 32 --widths 4,8 --val-cases 1 --val-every 0 --checkpoint-every 2 --device cpu";
+  ASSERT_EQ(run(base + " --steps 2").rc, 0);
+  auto r = run(base + " --steps 4 --resume");
+  ASSERT_EQ(r.rc, 0) << r.out;
+  std::ifstream m(r2 / "metrics.jsonl");
+  std::string line;
+  std::vector<int> steps;
+  while (std::getline(m, line)) {
+    const auto j = nlohmann::json::parse(line);
+    if (j.value("type", "") == "step") steps.push_back(j["step"].get<int>());
+  }
+  ASSERT_EQ(steps.size(), 4u);
+  for (size_t i = 0; i < steps.size(); ++i) EXPECT_GT(steps[i], i == 0 ? -1 : steps[i - 1]);
+}
+
+TEST_F(CliTest, BadInputsExitWithCode2AndNameTheProblem) {
+  // Case folder without any modality.
+  const fs::path empty = root / "empty_case";
+  fs::create_directories(empty);
+  auto r = run("segment --model " + run_dir.string() + " --case " + empty.string() + " --out " + (root / "x.nii.gz").string());
+  EXPECT_EQ(r.rc, 2) << r.out;
+  EXPECT_NE(r.out.find(empty.filename().string()), std::string::npos) << r.out;
+  // Unknown modality name.
+  r = run("segment --model " + run_dir.string() + " --case " + first_case().string() + " --modalities flair,dwi --out " +
+          (root / "x.nii.gz").string());
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_NE(r.out.find("dwi"), std::string::npos) << r.out;
+  // Corrupt checkpoint.
+  const fs::path bad = root / "bad_model";
+  fs::create_directories(bad);
+  fs::copy_file(run_dir / "model.json", bad / "model.json");
+  { std::ofstream(bad / "model.pt") << "not a torch archive"; }
+  r = run("info " + bad.string());
+  EXPECT_EQ(r.rc, 2) << r.out;
+  EXPECT_NE(r.out.find("model.pt"), std::string::npos) << r.out;
+  // Method name typo.
+  r = run("train --data " + data.string() + " --method dsgmd --out " + (root / "r").string());
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_NE(r.out.find("dsgmd"), std::string::npos) << r.out;
+  // A model trained for fewer modalities asked for one it does not know.
+  const fs::path partial = root / "partial_data";
+  fs::create_directories(partial);
+  for (const auto& c : gmd::io::list_cases(data)) {
+    const fs::path dst = partial / c.filename();
+    fs::create_directories(dst);
+    for (const auto& f : fs::directory_iterator(c))
+      if (f.path().filename().string().find("_t2") == std::string::npos) fs::copy_file(f.path(), dst / f.path().filename());
+  }
+  const fs::path prun = root / "partial_run";
+  ASSERT_EQ(run("train --data " + partial.string() + " --method ds --out " + prun.string() +
+                " --steps 1 --patch 32 --widths 4,8 --val-cases 0 --device cpu").rc, 0);
+  r = run("segment --model " + prun.string() + " --case " + first_case().string() + " --modalities flair,t2 --out " +
+          (root / "y.nii.gz").string());
+  EXPECT_EQ(r.rc, 2) << r.out;
+  EXPECT_NE(r.out.find("T2"), std::string::npos) << r.out;
+}
+
+TEST(Allocator, GmdRunsWithTcmalloc) {
+  auto r = run("--check-allocator");
+  EXPECT_EQ(r.rc, 0) << r.out;
+  EXPECT_NE(r.out.find("tcmalloc: loaded"), std::string::npos) << r.out;
+}
