@@ -176,9 +176,9 @@ TEST_F(CliTest, BadInputsExitWithCode2AndNameTheProblem) {
   EXPECT_EQ(r.rc, 2) << r.out;
   EXPECT_NE(r.out.find("model.pt"), std::string::npos) << r.out;
   // Method name typo.
-  r = run("train --data " + data.string() + " --method dsgmd --out " + (root / "r").string());
+  r = run("train --data " + data.string() + " --method dsgnd --out " + (root / "r").string());
   EXPECT_EQ(r.rc, 2);
-  EXPECT_NE(r.out.find("dsgmd"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("dsgnd"), std::string::npos) << r.out;
   // A model trained for fewer modalities asked for one it does not know.
   const fs::path partial = root / "partial_data";
   fs::create_directories(partial);

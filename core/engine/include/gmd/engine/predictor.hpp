@@ -13,8 +13,10 @@ namespace gmd::engine {
 struct PredictOptions {
   int64_t patch = 96;       // window edge (voxels); clamped to the volume, rounded to the net's multiple
   double overlap = 0.5;     // fraction of the window shared by neighbours
-  bool gaussian = true;     // Gaussian importance weighting (sigma = patch/8)
+  bool gaussian = true;     // Gaussian importance weighting: per axis exp(-(i-(p-1)/2)^2 / (2 sigma^2)),
+                            // sigma = p/8 (p = the window edge on that axis); probabilities are averaged
   bool amp = true;          // bf16/fp16 autocast on CUDA
+  int64_t batch = 0;        // windows per forward pass; 0 = auto (1 on CPU, 2 on CUDA)
   std::function<void(double fraction)> progress;  // 0..1
   std::function<bool()> cancelled;                // throw gmd::Cancelled when it returns true
 };

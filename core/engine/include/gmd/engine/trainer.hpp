@@ -23,6 +23,7 @@ struct TrainConfig {
   SubsetPolicy policy = SubsetPolicy::Random;
   GmdOptions gmd;
   double lr = 8e-4;
+  std::string lr_schedule = "poly";  // poly: lr * (1 - step/steps)^0.9 (nnU-Net style) | constant
   double weight_decay = 1e-5;
   double bce_weight = 0.0;
   double fg_prob = 0.67;          // probability that a patch is centred on a tumour voxel
@@ -32,7 +33,8 @@ struct TrainConfig {
   std::string amp = "auto";       // auto (bf16 on CUDA, none on CPU)|none|bf16|fp16
   int64_t checkpoint_every = 100;
   int64_t val_every = 100;        // 0 = only at the end
-  int64_t val_patch = 96;         // sliding-window size for validation
+  int64_t val_patch = 0;          // sliding-window size for validation; 0 = the training patch (GroupNorm
+                                  // statistics depend on the window: validate with the size trained on)
   nlohmann::json extra_card;      // merged into model.json (e.g. preprocessing parameters, data info)
   nlohmann::json to_json() const;
   static TrainConfig from_json(const nlohmann::json& j);
@@ -47,6 +49,8 @@ struct TrainControl {
 // loss, losses{subset name: value}, subsets[], lr, time_s, gmd{cos[[..]], cos_after, norms[], weights[],
 // conflicts}}, and {"type":"val", step, dice{WT,TC,ET}, ...}), checkpoint.pt (model + optimizer + step,
 // atomic, every checkpoint_every steps), model.pt + model.json (final, and on stop).
+// "loss" is the mean of the step's subset losses (the optimised objective of ds/ds-gmd/unimodal is their
+// sum); gmd rows/columns follow "subsets". All randomness derives from (seed, step).
 // resume=true continues from out_dir/checkpoint.pt bit-exactly on CPU (metrics.jsonl truncated to the
 // checkpoint's step). Throws gmd::InputError / gmd::UsageError for bad data or config.
 void train(const TrainConfig& cfg, const std::vector<Sample>& train_set, const std::vector<Sample>& val_set,
