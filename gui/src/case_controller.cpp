@@ -1,0 +1,484 @@
+#include "gmd/gui/case_controller.hpp"
+
+#include <QDeadlineTimer>
+#include <QDir>
+#include <QEventLoop>
+#include <QFutureWatcher>
+#include <QTimer>
+#include <QtConcurrent/QtConcurrentRun>
+#include <QFileInfo>
+#include <exception>
+#include <new>
+
+#include "gmd/common/error.hpp"
+
+namespace gmd::gui {
+namespace fs = std::filesystem;
+
+namespace {
+QString q(const std::string& s) { return QString::fromStdString(s); }
+fs::path to_path(const QString& s) { return fs::path(s.toStdString()); }
+
+QString human_bytes(qint64 b) {
+  if (b >= 1024 * 1024) return QString("%1 MB").arg(b / (1024.0 * 1024.0), 0, 'f', 1);
+  if (b >= 1024) return QString("%1 kB").arg(b / 1024.0, 0, 'f', 0);
+  return QString("%1 bytes").arg(b);
+}
+
+QString stem_of(const QString& name) {
+  const QString l = name.toLower();
+  if (l.endsWith(".nii.gz")) return name.left(name.size() - 7);
+  if (l.endsWith(".nii")) return name.left(name.size() - 4);
+  return {};
+}
+}  // namespace
+
+int classify_file_name(const QString& file_name) {
+  const QString name = QFileInfo(file_name).fileName();
+  if (name.isEmpty() || name.startsWith('.')) return -1;
+  const QString stem = stem_of(name);
+  if (stem.isEmpty()) return -1;
+  const qsizetype sep = std::max(stem.lastIndexOf('_'), stem.lastIndexOf('-'));
+  const QString suffix = (sep < 0 ? stem : stem.mid(sep + 1)).toLower();
+  if (suffix == "seg") return kSegSlot;
+  if (suffix == "t2f") return 0;
+  if (suffix == "t1n") return 1;
+  if (suffix == "t2w") return 3;
+  if (auto m = parse_modality(suffix.toStdString())) return *m;
+  return -1;
+}
+
+FileSorting sort_files(const QStringList& paths) {
+  FileSorting s;
+  for (const QString& p : paths) {
+    const QString name = QFileInfo(p).fileName();
+    if (stem_of(name).isEmpty()) {
+      s.ignored << p;
+      continue;
+    }
+    const int k = classify_file_name(name);
+    if (k < 0) {
+      s.unknown << p;
+      continue;
+    }
+    QString& slot = k == kSegSlot ? s.seg : s.modality[static_cast<size_t>(k)];
+    if (!slot.isEmpty()) {
+      s.conflicts << QString("%1 and %2 both look like %3")
+                         .arg(QFileInfo(slot).fileName(), name,
+                              k == kSegSlot ? QString("the segmentation") : q(std::string(modality_display(k))));
+      continue;
+    }
+    slot = p;
+  }
+  return s;
+}
+
+QString SlotInfo::tooltip() const {
+  if (!present) return QString("not present");
+  return QString("%1\n%2 on disk\n%3 x %4 x %5 voxels\nspacing %6 x %7 x %8 mm")
+      .arg(file_name, human_bytes(bytes))
+      .arg(size[0]).arg(size[1]).arg(size[2])
+      .arg(spacing[0], 0, 'g', 4).arg(spacing[1], 0, 'g', 4).arg(spacing[2], 0, 'g', 4);
+}
+
+// ---------------------------------------------------------------- ModalityBarModel
+ModalityBarModel::ModalityBarModel(CaseController* controller) : QAbstractListModel(controller), c_(controller) {}
+
+int ModalityBarModel::rowCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : kNumModalities; }
+
+QVariant ModalityBarModel::data(const QModelIndex& index, int role) const {
+  if (!index.isValid() || index.row() < 0 || index.row() >= kNumModalities) return {};
+  const int m = index.row();
+  const SlotInfo& s = c_->slot(m);
+  switch (role) {
+    case Qt::DisplayRole: return q(std::string(modality_display(m)));
+    case Qt::ToolTipRole: return s.tooltip();
+    case Qt::CheckStateRole: return subset_has(c_->selected(), m) ? Qt::Checked : Qt::Unchecked;
+    case PresentRole: return s.present;
+    case SelectedRole: return subset_has(c_->selected(), m);
+    case DisplayedRole: return c_->displayed() == m;
+    case FileNameRole: return s.file_name;
+    case PathRole: return s.path;
+    case SizeTextRole:
+      if (!s.present) return QString();
+      return QString("%1 x %2 x %3, %4 x %5 x %6 mm")
+          .arg(s.size[0]).arg(s.size[1]).arg(s.size[2])
+          .arg(s.spacing[0], 0, 'g', 3).arg(s.spacing[1], 0, 'g', 3).arg(s.spacing[2], 0, 'g', 3);
+    default: return {};
+  }
+}
+
+bool ModalityBarModel::setData(const QModelIndex& index, const QVariant& value, int role) {
+  if (!index.isValid() || index.row() < 0 || index.row() >= kNumModalities) return false;
+  const int m = index.row();
+  if (role == Qt::CheckStateRole || role == SelectedRole) {
+    if (!c_->slot(m).present) return false;
+    const bool on = role == SelectedRole ? value.toBool() : value.toInt() == Qt::Checked;
+    c_->setModalitySelected(m, on);
+    return true;
+  }
+  if (role == DisplayedRole && value.toBool()) {
+    if (!c_->slot(m).present) return false;
+    c_->setDisplayed(m);
+    return true;
+  }
+  return false;
+}
+
+Qt::ItemFlags ModalityBarModel::flags(const QModelIndex& index) const {
+  if (!index.isValid()) return Qt::NoItemFlags;
+  Qt::ItemFlags f = Qt::ItemIsSelectable;
+  if (c_->slot(index.row()).present) f |= Qt::ItemIsEnabled | Qt::ItemIsUserCheckable;
+  return f;
+}
+
+QHash<int, QByteArray> ModalityBarModel::roleNames() const {
+  auto r = QAbstractListModel::roleNames();
+  r[PresentRole] = "present";
+  r[SelectedRole] = "selected";
+  r[DisplayedRole] = "displayed";
+  r[FileNameRole] = "fileName";
+  r[PathRole] = "path";
+  r[SizeTextRole] = "sizeText";
+  return r;
+}
+
+void ModalityBarModel::refresh() {
+  Q_EMIT dataChanged(index(0), index(kNumModalities - 1));
+}
+
+// ---------------------------------------------------------------- CaseController
+CaseController::CaseController(QObject* parent) : QObject(parent) { model_ = new ModalityBarModel(this); }
+CaseController::~CaseController() = default;
+
+bool CaseController::hasCase() const { return case_ != nullptr; }
+std::shared_ptr<const io::Case> CaseController::currentCase() const { return case_; }
+QString CaseController::caseId() const { return case_ ? q(case_->id) : QString(); }
+QString CaseController::caseFolder() const { return folder_; }
+SubsetMask CaseController::present() const { return case_ ? case_->present() : SubsetMask{0}; }
+SubsetMask CaseController::selected() const { return selected_; }
+int CaseController::displayed() const { return displayed_; }
+const SlotInfo& CaseController::slot(int m) const { return slots_.at(static_cast<size_t>(m)); }
+ModalityBarModel* CaseController::barModel() const { return model_; }
+QString CaseController::lastError() const { return last_error_; }
+
+void CaseController::fail(const QString& title, const QString& message) {
+  last_error_ = message;
+  Q_EMIT errorOccurred(title, message);
+}
+
+bool CaseController::openFolder(const QString& dir) {
+  try {
+    const io::CaseFiles files = io::discover_case(to_path(dir));
+    return load(files, QDir(dir).absolutePath());
+  } catch (const InputError& e) {
+    fail("Cannot open case", q(e.what()));
+  } catch (const std::bad_alloc&) {
+    fail("Cannot open case", dir + ": out of memory while reading the images");
+  } catch (const std::exception& e) {
+    fail("Cannot open case", dir + ": " + q(e.what()));
+  }
+  return false;
+}
+
+bool CaseController::filesToCase(const QStringList& paths, const QHash<QString, int>& assigned,
+                                 io::CaseFiles* files, QString* folder) {
+  if (paths.isEmpty()) {
+    fail("Cannot open files", "no file given");
+    return false;
+  }
+  FileSorting s = sort_files(paths);
+  for (auto it = assigned.begin(); it != assigned.end(); ++it) {
+    s.unknown.removeAll(it.key());
+    const int slot = it.value();
+    if (slot < 0 || slot > kSegSlot) continue;
+    // an explicit assignment wins over a name-based one
+    for (auto& m : s.modality)
+      if (m == it.key()) m.clear();
+    if (s.seg == it.key()) s.seg.clear();
+    QString& dst = slot == kSegSlot ? s.seg : s.modality[static_cast<size_t>(slot)];
+    dst = it.key();
+  }
+  if (!s.conflicts.isEmpty()) {
+    fail("Cannot open files", s.conflicts.join("\n"));
+    return false;
+  }
+  if (!s.unknown.isEmpty()) {
+    fail("Cannot open files",
+         QString("the modality of %1 is not clear from its name; assign it to FLAIR, T1, T1ce or T2 by hand")
+             .arg(QFileInfo(s.unknown.front()).fileName()));
+    return false;
+  }
+  std::array<std::optional<fs::path>, kNumModalities> mp;
+  QString first;
+  for (int m = 0; m < kNumModalities; ++m)
+    if (!s.modality[static_cast<size_t>(m)].isEmpty()) {
+      mp[static_cast<size_t>(m)] = to_path(s.modality[static_cast<size_t>(m)]);
+      if (first.isEmpty()) first = s.modality[static_cast<size_t>(m)];
+    }
+  if (first.isEmpty()) {
+    fail("Cannot open files",
+         s.ignored.isEmpty() ? QString("no modality image among the files (need at least one of FLAIR, T1, T1ce, T2)")
+                             : QString("%1: not a NIfTI image (.nii or .nii.gz)").arg(s.ignored.front()));
+    return false;
+  }
+  try {
+    std::optional<fs::path> seg;
+    if (!s.seg.isEmpty()) seg = to_path(s.seg);
+    // Case id: the common name prefix of the files whose names say their modality
+    // ("BraTS_001" of BraTS_001_t1.nii.gz); else io derives one from all files.
+    QString id;
+    bool consistent = true;
+    for (const QString& p : paths) {
+      if (classify_file_name(p) < 0) continue;
+      const QString stem = stem_of(QFileInfo(p).fileName());
+      const qsizetype sep = std::max(stem.lastIndexOf('_'), stem.lastIndexOf('-'));
+      const QString prefix = sep > 0 ? stem.left(sep) : QString();
+      if (id.isEmpty()) id = prefix;
+      else if (prefix != id) consistent = false;
+    }
+    if (!consistent) id.clear();
+    *files = io::case_from_paths(mp, seg, id.isEmpty() ? std::string("case") : id.toStdString());
+    *folder = QFileInfo(first).absolutePath();
+    return true;
+  } catch (const std::exception& e) {
+    fail("Cannot open files", q(e.what()));
+  }
+  return false;
+}
+
+bool CaseController::openFiles(const QStringList& paths, const QHash<QString, int>& assigned) {
+  io::CaseFiles files;
+  QString folder;
+  if (!filesToCase(paths, assigned, &files, &folder)) return false;
+  try {
+    return load(files, folder);
+  } catch (const std::bad_alloc&) {
+    fail("Cannot open files", "out of memory while reading the images");
+  } catch (const std::exception& e) {
+    fail("Cannot open files", q(e.what()));
+  }
+  return false;
+}
+
+bool CaseController::openFilesAsync(const QStringList& paths, const QHash<QString, int>& assigned) {
+  if (loading_) return false;
+  io::CaseFiles files;
+  QString folder;
+  if (!filesToCase(paths, assigned, &files, &folder)) return false;
+  return loadAsync(files, folder, "Cannot open files");
+}
+
+bool CaseController::openFolderAsync(const QString& dir) {
+  if (loading_) return false;
+  try {
+    const io::CaseFiles files = io::discover_case(to_path(dir));
+    return loadAsync(files, QDir(dir).absolutePath(), "Cannot open case");
+  } catch (const std::exception& e) {
+    fail("Cannot open case", q(e.what()));
+  }
+  return false;
+}
+
+bool CaseController::isLoading() const { return loading_; }
+
+bool CaseController::loadAsync(const io::CaseFiles& files, const QString& folder, const QString& title) {
+  struct Outcome {
+    std::shared_ptr<io::Case> c;
+    QString error;
+  };
+  loading_ = true;
+  Q_EMIT loadingChanged(true);
+  auto* watcher = new QFutureWatcher<Outcome>(this);
+  connect(watcher, &QFutureWatcher<Outcome>::finished, this, [this, watcher, folder, title] {
+    const Outcome out = watcher->result();
+    watcher->deleteLater();
+    bool ok = false;
+    if (out.c) {
+      apply(out.c, folder);
+      ok = true;
+    } else {
+      fail(title, out.error);
+    }
+    loading_ = false;
+    Q_EMIT loaded(ok);
+    Q_EMIT loadingChanged(false);
+  });
+  watcher->setFuture(QtConcurrent::run([files]() -> Outcome {
+    Outcome o;
+    try {
+      o.c = std::make_shared<io::Case>(io::load_case(files));
+    } catch (const std::bad_alloc&) {
+      o.error = q(files.id) + ": out of memory while reading the images";
+    } catch (const std::exception& e) {
+      o.error = q(e.what());
+    }
+    return o;
+  }));
+  return true;
+}
+
+bool CaseController::waitForLoaded(int timeout_ms) {
+  QDeadlineTimer deadline(timeout_ms);
+  while (loading_ && !deadline.hasExpired()) {
+    QEventLoop loop;
+    QTimer::singleShot(10, &loop, &QEventLoop::quit);
+    loop.exec();
+  }
+  return !loading_;
+}
+
+bool CaseController::assignFile(int slot, const QString& path) {
+  if (slot < 0 || slot > kSegSlot) return false;
+  std::array<std::optional<fs::path>, kNumModalities> mp{};
+  std::optional<fs::path> seg;
+  std::string id = "case";
+  if (case_) {
+    mp = case_->files.modality;
+    seg = case_->files.seg;
+    id = case_->id;
+  }
+  // a file moves: drop it from any other slot
+  const fs::path p = to_path(path);
+  for (auto& m : mp)
+    if (m && *m == p) m.reset();
+  if (seg && *seg == p) seg.reset();
+  if (slot == kSegSlot) seg = p;
+  else mp[static_cast<size_t>(slot)] = p;
+  try {
+    const io::CaseFiles files = io::case_from_paths(mp, seg, id);
+    return load(files, folder_.isEmpty() ? QFileInfo(path).absolutePath() : folder_);
+  } catch (const InputError& e) {
+    fail("Cannot assign file", q(e.what()));
+  } catch (const std::exception& e) {
+    fail("Cannot assign file", q(e.what()));
+  }
+  return false;
+}
+
+bool CaseController::removeModality(int slot) {
+  if (!case_ || slot < 0 || slot >= kNumModalities || !case_->images[static_cast<size_t>(slot)]) return false;
+  if (subset_size(case_->present()) <= 1) {
+    fail("Cannot remove modality", "the case needs at least one modality image");
+    return false;
+  }
+  auto copy = std::make_shared<io::Case>(*case_);
+  copy->images[static_cast<size_t>(slot)].reset();
+  copy->files.modality[static_cast<size_t>(slot)].reset();
+  case_ = copy;
+  slots_[static_cast<size_t>(slot)] = SlotInfo{};
+  selected_ &= static_cast<SubsetMask>(~(1u << slot));
+  if (displayed_ == slot) displayed_ = subset_modalities(case_->present()).front();
+  model_->refresh();
+  Q_EMIT caseChanged();
+  return true;
+}
+
+void CaseController::clear() {
+  case_.reset();
+  slots_ = {};
+  selected_ = 0;
+  displayed_ = -1;
+  folder_.clear();
+  model_->refresh();
+  Q_EMIT caseChanged();
+}
+
+bool CaseController::load(const io::CaseFiles& files, const QString& folder) {
+  // io::load_case validates everything (readable, 3D, finite, one geometry) and throws InputError.
+  apply(std::make_shared<io::Case>(io::load_case(files)), folder);
+  return true;
+}
+
+void CaseController::apply(std::shared_ptr<io::Case> c, const QString& folder) {
+  const io::CaseFiles& files = c->files;
+  std::array<SlotInfo, kNumModalities + 1> slots{};
+  for (int m = 0; m <= kNumModalities; ++m) {
+    const std::optional<fs::path>& p = m < kNumModalities ? files.modality[static_cast<size_t>(m)] : files.seg;
+    if (!p) continue;
+    if (m < kNumModalities && !c->images[static_cast<size_t>(m)]) continue;
+    if (m == kNumModalities && !c->seg) continue;
+    SlotInfo& s = slots[static_cast<size_t>(m)];
+    s.present = true;
+    s.path = q(p->string());
+    s.file_name = QFileInfo(s.path).fileName();
+    s.bytes = QFileInfo(s.path).size();
+    s.size = c->geom.size;
+    s.spacing = c->geom.spacing;
+  }
+  const SubsetMask old_present = present();
+  const SubsetMask old_selected = selected_;
+  const bool same_case = case_ && case_->id == c->id;
+  case_ = std::move(c);
+  slots_ = slots;
+  folder_ = folder;
+  // Selection: everything present, except modalities the user unticked in this same case.
+  selected_ = case_->present();
+  if (same_case) selected_ &= static_cast<SubsetMask>(old_selected | (case_->present() & ~old_present));
+  if (selected_ == 0) selected_ = case_->present();
+  // Displayed: in the same case keep it if still present; else FLAIR > T1ce > T2 > T1.
+  if (!same_case || displayed_ < 0 || !subset_has(case_->present(), displayed_)) {
+    displayed_ = -1;
+    for (int m : {0, 2, 3, 1})
+      if (subset_has(case_->present(), m)) {
+        displayed_ = m;
+        break;
+      }
+  }
+  last_error_.clear();
+  model_->refresh();
+  Q_EMIT caseChanged();
+  Q_EMIT selectionChanged(selected_);
+  Q_EMIT displayedChanged(displayed_);
+}
+
+void CaseController::setSelected(SubsetMask mask) {
+  const SubsetMask s = static_cast<SubsetMask>(mask & present());
+  if (s == selected_) return;
+  selected_ = s;
+  model_->refresh();
+  Q_EMIT selectionChanged(selected_);
+}
+
+void CaseController::setModalitySelected(int m, bool on) {
+  SubsetMask s = selected_;
+  if (on) s |= static_cast<SubsetMask>(1u << m);
+  else s &= static_cast<SubsetMask>(~(1u << m));
+  setSelected(s);
+}
+
+void CaseController::setDisplayed(int m) {
+  if (m < 0 || m >= kNumModalities || !subset_has(present(), m) || m == displayed_) return;
+  displayed_ = m;
+  model_->refresh();
+  Q_EMIT displayedChanged(m);
+}
+
+// ---------------------------------------------------------------- RecentCases
+RecentCases::RecentCases(QSettings* settings, int capacity) : settings_(settings), capacity_(capacity) {}
+
+QStringList RecentCases::list() const {
+  QStringList out;
+  for (const QString& f : settings_->value("recent/cases").toStringList())
+    if (QFileInfo(f).exists()) out << f;
+  return out;
+}
+
+void RecentCases::add(const QString& folder) {
+  const QString abs = QFileInfo(folder).absoluteFilePath();
+  QStringList l = settings_->value("recent/cases").toStringList();
+  l.removeAll(abs);
+  l.prepend(abs);
+  while (l.size() > capacity_) l.removeLast();
+  settings_->setValue("recent/cases", l);
+}
+
+void RecentCases::remove(const QString& folder) {
+  QStringList l = settings_->value("recent/cases").toStringList();
+  l.removeAll(QFileInfo(folder).absoluteFilePath());
+  settings_->setValue("recent/cases", l);
+}
+
+void RecentCases::clear() { settings_->remove("recent/cases"); }
+
+}  // namespace gmd::gui

@@ -1,0 +1,302 @@
+#include "gmd/gui/studio_app.hpp"
+
+#include <QApplication>
+#include <QCommandLineParser>
+#include <QDir>
+#include <QFileInfo>
+#include <QIcon>
+#include <QPalette>
+#include <QStyleFactory>
+#include <QTimer>
+#include <cstdlib>
+#include <iostream>
+
+#include "gmd/common/error.hpp"
+#include "gmd/gui/case_controller.hpp"
+#include "gmd/gui/main_window.hpp"
+#include "gmd/gui/segmentation_controller.hpp"
+#include "gmd/io/case.hpp"
+#include "gmd/viz/view_area.hpp"
+#include "gmd/viz/vtk_gl_widget.hpp"
+
+#ifndef GMD_SOURCE_DEMO_DIR
+#define GMD_SOURCE_DEMO_DIR ""
+#endif
+
+namespace gmd::gui {
+namespace fs = std::filesystem;
+
+std::optional<QString> find_demo_case(QString* why) {
+  std::vector<QString> dirs;
+  if (const char* env = std::getenv("GMD_DEMO_DIR"); env && *env) {
+    dirs.emplace_back(QString::fromLocal8Bit(env));  // an explicit choice: look nowhere else
+  } else {
+    dirs.push_back(QDir(QCoreApplication::applicationDirPath()).filePath("../share/gmd-studio/demo"));
+    if (*GMD_SOURCE_DEMO_DIR) dirs.emplace_back(QString::fromUtf8(GMD_SOURCE_DEMO_DIR));
+  }
+  QStringList looked;
+  for (const QString& d : dirs) {
+    const QString abs = QDir::cleanPath(QFileInfo(d).absoluteFilePath());
+    looked << abs;
+    if (!QFileInfo(abs).isDir()) continue;
+    try {
+      const auto cases = io::list_cases(abs.toStdString());
+      if (!cases.empty()) return QString::fromStdString(cases.front().string());
+      // the folder may be a case itself
+      io::discover_case(abs.toStdString());
+      return abs;
+    } catch (const std::exception&) {
+    }
+  }
+  if (why)
+    *why = QString("The demo case is absent: no case folder found in %1. Generate it with "
+                   "'gmd synth --cases 1 --seed 7 --size full --out resources/demo' or set GMD_DEMO_DIR.")
+               .arg(looked.join(", "));
+  return std::nullopt;
+}
+
+void apply_theme(QApplication& app) {
+  app.setStyle(QStyleFactory::create("Fusion"));
+  QPalette p;
+  const QColor window(37, 39, 43), base(27, 29, 33), text(222, 224, 228), disabled(120, 124, 130),
+      accent(74, 158, 255);
+  p.setColor(QPalette::Window, window);
+  p.setColor(QPalette::WindowText, text);
+  p.setColor(QPalette::Base, base);
+  p.setColor(QPalette::AlternateBase, window);
+  p.setColor(QPalette::ToolTipBase, QColor(50, 53, 58));
+  p.setColor(QPalette::ToolTipText, text);
+  p.setColor(QPalette::Text, text);
+  p.setColor(QPalette::Button, QColor(48, 51, 56));
+  p.setColor(QPalette::ButtonText, text);
+  p.setColor(QPalette::BrightText, Qt::white);
+  p.setColor(QPalette::Highlight, accent);
+  p.setColor(QPalette::HighlightedText, Qt::black);
+  p.setColor(QPalette::Link, accent);
+  p.setColor(QPalette::PlaceholderText, disabled);
+  for (auto role : {QPalette::WindowText, QPalette::Text, QPalette::ButtonText})
+    p.setColor(QPalette::Disabled, role, disabled);
+  app.setPalette(p);
+  app.setStyleSheet(
+      "#modalityBar { background: #1c1e22; border-bottom: 1px solid #2c2f35; }"
+      "QFrame[chip=\"true\"] { background: #262a30; border: 1px solid #3a3f47; border-radius: 6px; }"
+      "QFrame[chip=\"true\"][present=\"false\"] { background: #1c1e22; border: 1px dashed #3a3f47; }"
+      "QFrame[chip=\"true\"][shown=\"true\"] { background: #1d2b3d; border: 2px solid #4a9eff; }"
+      "QFrame[chip=\"true\"][present=\"false\"] QLabel#chipState { color: #7d838c; font-style: italic; }"
+      "QLabel#chipState { color: #aeb4bc; }"
+      "QFrame[chip=\"true\"] QToolButton::menu-indicator { image: none; width: 0px; }"
+      "QToolButton#segmentButton { font-weight: bold; color: #8cc4ff; }"
+      "QToolButton#segmentButton:disabled { color: #6b7077; }"
+      "QToolTip { border: 1px solid #4a4f57; }"
+      "QGroupBox { font-weight: bold; border: 1px solid #3a3f47; border-radius: 6px; margin-top: 10px; padding-top: 6px; }"
+      "QGroupBox::title { subcontrol-origin: margin; left: 8px; padding: 0 4px; }"
+      "QPushButton#segmentPanelButton { background: #2f6fbf; color: white; font-weight: bold; border-radius: 4px; }"
+      "QPushButton#segmentPanelButton:disabled { background: #33373d; color: #80858c; }"
+      "QStatusBar QLabel { padding: 0 6px; }");
+}
+
+namespace {
+int fail(const QString& msg, int code) {
+  std::cerr << "gmd-studio: " << msg.toStdString() << std::endl;
+  return code;
+}
+}  // namespace
+
+int run_studio(int argc, char** argv) {
+  viz::VtkGlWidget::setDefaultSurfaceFormat();
+  QApplication app(argc, argv);
+  QApplication::setApplicationName("GMD Studio");
+  QApplication::setOrganizationName("GMD Studio");
+  QApplication::setApplicationVersion("0.1.0");
+  QApplication::setWindowIcon(QIcon(":/icons/gmd-studio.svg"));
+  apply_theme(app);
+
+  QCommandLineParser cli;
+  cli.setApplicationDescription("GMD Studio: brain tumour segmentation robust to missing MRI modalities.");
+  cli.addHelpOption();
+  cli.addVersionOption();
+  cli.addPositionalArgument("case", "Case folder (BraTS layout) or image files to open.", "[CASE_DIR | FILES...]");
+  QCommandLineOption demo("demo", "Open the bundled demo case and segment it.");
+  QCommandLineOption shot("screenshot", "Render the window, write it as a PNG and exit.", "OUT.png");
+  QCommandLineOption layout("layout", "View layout: 1x1 or 2x2 (default 2x2).", "LAYOUT", "2x2");
+  QCommandLineOption view("view", "View shown in the 1x1 layout: axial, coronal, sagittal, 3d.", "VIEW", "axial");
+  QCommandLineOption mods("modalities", "Modalities to segment with, e.g. flair,t2 (default: all present).", "LIST");
+  QCommandLineOption panel("panel", "Side panel to show (segment, report, model, ...).", "NAME");
+  QCommandLineOption model("model", "Model (training run folder) instead of the bundled default.", "DIR");
+  QCommandLineOption segment("segment", "Segment the opened case right away (implied by --demo).");
+  QCommandLineOption device("device", "auto, cpu or cuda (default auto: the GPU when there is one).", "DEVICE", "auto");
+  QCommandLineOption overlay("overlay", "Overlay mode: labels or regions.", "MODE", "labels");
+  QCommandLineOption size("size", "Window size, e.g. 1440x900.", "WxH");
+  QCommandLineOption timeout("timeout", "Headless mode: give up after this many seconds (default 900).", "S", "900");
+  cli.addOptions({demo, shot, layout, view, mods, panel, model, segment, device, overlay, size, timeout});
+  cli.process(app);
+
+  const bool headless = cli.isSet(shot);
+  const QString out = cli.value(shot);
+  MainWindow w;
+  w.setDialogsEnabled(!headless);
+  // Interactive: read images on a worker thread. Headless: the simple synchronous path.
+  w.setAsyncLoading(!headless);
+
+  auto report_error = [&](const QString& msg, int code) -> int {
+    if (headless) return fail(msg, code);
+    w.showError("GMD Studio", msg);
+    return 0;
+  };
+
+  // Window layout
+  int width = 1440, height = 900;
+  if (headless) {
+    width = 1280;
+    height = 860;
+  }
+  if (cli.isSet(size)) {
+    const QStringList p = cli.value(size).toLower().split('x');
+    bool a = false, b = false;
+    if (p.size() == 2) {
+      width = p[0].toInt(&a);
+      height = p[1].toInt(&b);
+    }
+    if (!a || !b || width < 400 || height < 300) return fail("--size expects WxH, e.g. 1440x900", 2);
+  }
+  w.resize(width, height);
+  const QString lay = cli.value(layout).toLower();
+  const auto single = viz::ViewArea::parseViewName(cli.value(view));
+  if (!single) return fail(QString("--view: unknown view '%1' (axial, coronal, sagittal, 3d)").arg(cli.value(view)), 2);
+  if (lay == "1x1" || lay == "1") w.views()->setLayoutMode(viz::ViewArea::Layout::Single, *single);
+  else if (lay == "2x2" || lay == "4") w.views()->setLayoutMode(viz::ViewArea::Layout::Grid, *single);
+  else return fail(QString("--layout: unknown layout '%1' (1x1 or 2x2)").arg(cli.value(layout)), 2);
+  if (cli.isSet(panel) && !w.selectPanel(cli.value(panel)))
+    return fail(QString("--panel: no panel named '%1' (available: %2)").arg(cli.value(panel), w.panelNames().join(", ")),
+                2);
+  const QString ov = cli.value(overlay).toLower();
+  if (ov != "labels" && ov != "regions") return fail("--overlay expects labels or regions", 2);
+  if (ov == "regions") {
+    auto st = w.overlayStyle();
+    st.mode = viz::OverlayMode::Regions;
+    w.setOverlayStyle(st);
+  }
+  pipeline::SegmentOptions opt;
+  opt.device = cli.value(device).toLower().toStdString();
+  w.segmentation()->setOptions(opt);
+  SubsetMask wanted = 0;
+  if (cli.isSet(mods)) {
+    try {
+      wanted = parse_subset(cli.value(mods).toStdString());
+    } catch (const std::exception& e) {
+      return fail(QString("--modalities: %1").arg(QString::fromStdString(e.what())), 2);
+    }
+  }
+  if (headless && !viz::VtkGlWidget::openGLAvailable())
+    std::cerr << "gmd-studio: warning: OpenGL is not available on this display (platform '"
+              << QGuiApplication::platformName().toStdString()
+              << "'); the views are placeholders. Run under X11 or xvfb-run for rendered views." << std::endl;
+
+  w.show();
+
+  int exit_code = 0;
+  bool done = false;
+  auto finish = [&](int code) {
+    if (done) return;
+    done = true;
+    exit_code = code;
+    QTimer::singleShot(0, &app, [&app, code] { app.exit(code); });
+  };
+  auto capture = [&] {
+    if (!headless) return;
+    // centre on the tumour, let the OpenGL views paint, then grab the window
+    if (w.shownLabels()) w.views()->centreOnTumour();
+    QTimer::singleShot(600, &w, [&] {
+      w.views()->refresh();
+      QApplication::processEvents();
+      QTimer::singleShot(300, &w, [&] {
+        if (w.saveScreenshot(out)) {
+          std::cout << "gmd-studio: screenshot written to " << out.toStdString() << std::endl;
+          finish(0);
+        } else {
+          finish(4);
+        }
+      });
+    });
+  };
+
+  QObject::connect(w.segmentation(), &SegmentationController::finished, &w, [&] {
+    if (headless) capture();
+  });
+  QObject::connect(w.segmentation(), &SegmentationController::failed, &w, [&](const QString&) {
+    if (headless) finish(3);
+  });
+  QObject::connect(w.segmentation(), &SegmentationController::cancelled, &w, [&] {
+    if (headless) finish(3);
+  });
+
+  // Start once the event loop runs (the window is shown and sized).
+  QTimer::singleShot(0, &w, [&] {
+    if (cli.isSet(model) && !w.models()->loadFrom(cli.value(model))) {
+      if (headless) return finish(2);
+    }
+    QString case_dir;
+    const QStringList pos = cli.positionalArguments();
+    if (cli.isSet(demo)) {
+      QString why;
+      const auto d = find_demo_case(&why);
+      if (!d) {
+        const int rc = report_error(why, 2);
+        if (headless) finish(rc);
+        return;
+      }
+      case_dir = *d;
+    }
+    if (case_dir.isEmpty() && pos.isEmpty()) {
+      if (headless) {
+        fail("--screenshot needs a case: give CASE_DIR or --demo", 2);
+        finish(2);
+      }
+      return;  // interactive without a case: the empty window
+    }
+    const bool opened = !case_dir.isEmpty() ? w.openCase(case_dir) : w.openPaths(pos);
+    if (!opened) {
+      if (headless) finish(2);
+      return;
+    }
+    if (w.cases()->isLoading()) {
+      // interactive: continue when the images are in (the event loop keeps running meanwhile)
+      if (!w.cases()->waitForLoaded(600000) || !w.cases()->hasCase()) return;
+    }
+    if (wanted) {
+      const SubsetMask missing = static_cast<SubsetMask>(wanted & ~w.cases()->present() & kFullMask);
+      if (missing) {
+        const int rc = report_error(QString("--modalities: %1 not present in case %2 (it has %3)")
+                                        .arg(QString::fromStdString(subset_name(missing)), w.cases()->caseId(),
+                                             QString::fromStdString(subset_name(w.cases()->present()))),
+                                    2);
+        if (headless) return finish(rc);
+      }
+      w.cases()->setSelected(wanted);
+      for (int m : {0, 2, 3, 1})
+        if (subset_has(wanted & w.cases()->present(), m)) {
+          w.cases()->setDisplayed(m);
+          break;
+        }
+    }
+    if (cli.isSet(demo) || cli.isSet(segment)) {
+      if (!w.startSegmentation() && headless) finish(3);
+      return;  // capture() runs when the segmentation has finished
+    }
+    capture();
+  });
+
+  if (headless) {
+    bool ok = false;
+    const int secs = cli.value(timeout).toInt(&ok);
+    QTimer::singleShot((ok && secs > 0 ? secs : 900) * 1000, &app, [&] {
+      if (w.segmentation()->isRunning()) w.segmentation()->cancel();
+      fail("timed out", 5);
+      finish(5);
+    });
+  }
+  const int rc = app.exec();
+  return done ? exit_code : rc;
+}
+
+}  // namespace gmd::gui

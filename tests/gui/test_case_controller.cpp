@@ -1,0 +1,290 @@
+// CaseController + ModalityBarModel + ModalityBar: loading every modality subset, file sorting,
+// hand assignment, named errors, nothing lost on error, recent cases.
+#include <gtest/gtest.h>
+
+#include <QCheckBox>
+#include <QSettings>
+#include <QSignalSpy>
+#include <fstream>
+
+#include "gmd/gui/case_controller.hpp"
+#include "gmd/gui/modality_bar.hpp"
+#include "gui_test_util.hpp"
+
+using namespace gmd;
+using namespace gmd::gui;
+using gmd::test::TinyCaseSpec;
+namespace fs = std::filesystem;
+
+namespace {
+QString qs(const fs::path& p) { return QString::fromStdString(p.string()); }
+}  // namespace
+
+TEST(CaseController, EachOfThe15SubsetsSetsTheModalityBar) {
+  const fs::path root = test::scratch_dir("subsets");
+  for (SubsetMask s : all_subsets()) {
+    TinyCaseSpec spec;
+    spec.size = {12, 14, 10};
+    spec.tumour = {5, 6, 5};
+    spec.modalities = s;
+    spec.with_seg = false;
+    const std::string id = "case_" + subset_keys(s);
+    const fs::path dir = test::write_tiny_case(root, id, spec);
+
+    CaseController c;
+    ModalityBar bar(&c);
+    QSignalSpy changed(&c, &CaseController::caseChanged);
+    ASSERT_TRUE(c.openFolder(qs(dir))) << c.lastError().toStdString();
+    EXPECT_EQ(changed.count(), 1);
+    EXPECT_EQ(c.present(), s) << subset_name(s);
+    EXPECT_EQ(c.selected(), s) << "every present modality is ticked by default";
+    ModalityBarModel* model = c.barModel();
+    ASSERT_EQ(model->rowCount(), 4);
+    for (int m = 0; m < kNumModalities; ++m) {
+      const QModelIndex i = model->index(m);
+      const bool present = subset_has(s, m);
+      EXPECT_EQ(model->data(i, Qt::DisplayRole).toString().toStdString(), std::string(modality_display(m)));
+      EXPECT_EQ(model->data(i, ModalityBarModel::PresentRole).toBool(), present) << subset_name(s) << " m=" << m;
+      EXPECT_EQ(model->data(i, ModalityBarModel::SelectedRole).toBool(), present);
+      EXPECT_EQ(model->data(i, Qt::CheckStateRole).toInt(), present ? Qt::Checked : Qt::Unchecked);
+      EXPECT_EQ(model->flags(i).testFlag(Qt::ItemIsEnabled), present);
+      const QString file = model->data(i, ModalityBarModel::FileNameRole).toString();
+      if (present) {
+        EXPECT_EQ(file.toStdString(), id + "_" + std::string(modality_key(m)) + ".nii.gz");
+        const QString tip = model->data(i, Qt::ToolTipRole).toString();
+        EXPECT_TRUE(tip.contains(file)) << tip.toStdString();
+        EXPECT_TRUE(tip.contains("12 x 14 x 10")) << tip.toStdString();
+        EXPECT_TRUE(tip.contains("spacing 1 x 1 x 1 mm")) << tip.toStdString();
+        EXPECT_EQ(bar.chipText(m).isEmpty(), false);
+        EXPECT_NE(bar.chipText(m), "absent");
+        EXPECT_TRUE(bar.useBox(m)->isEnabled());
+        EXPECT_TRUE(bar.useBox(m)->isChecked());
+      } else {
+        EXPECT_TRUE(file.isEmpty());
+        EXPECT_EQ(bar.chipText(m), "absent");
+        EXPECT_FALSE(bar.useBox(m)->isEnabled());
+        EXPECT_FALSE(bar.useBox(m)->isChecked());
+      }
+    }
+    // exactly one displayed modality, a present one (FLAIR preferred, then T1ce, T2, T1)
+    int shown = 0;
+    for (int m = 0; m < kNumModalities; ++m) shown += model->data(model->index(m), ModalityBarModel::DisplayedRole).toBool();
+    EXPECT_EQ(shown, 1);
+    EXPECT_TRUE(subset_has(s, c.displayed()));
+    for (int m : {0, 2, 3, 1}) {
+      if (subset_has(s, m)) {
+        EXPECT_EQ(c.displayed(), m) << subset_name(s);
+        break;
+      }
+    }
+  }
+}
+
+TEST(CaseController, UntickingChangesTheSelectionButNotPresence) {
+  const fs::path root = test::scratch_dir("untick");
+  const fs::path dir = test::write_tiny_case(root, "c1");
+  CaseController c;
+  ModalityBar bar(&c);
+  ASSERT_TRUE(c.openFolder(qs(dir)));
+  QSignalSpy sel(&c, &CaseController::selectionChanged);
+  bar.useBox(1)->setChecked(false);  // user unticks T1 in the bar
+  EXPECT_EQ(c.selected(), parse_subset("flair,t1ce,t2"));
+  EXPECT_EQ(c.present(), kFullMask);
+  EXPECT_EQ(sel.count(), 1);
+  // through the model as a view would
+  ASSERT_TRUE(c.barModel()->setData(c.barModel()->index(3), Qt::Unchecked, Qt::CheckStateRole));
+  EXPECT_EQ(c.selected(), parse_subset("flair,t1ce"));
+  EXPECT_FALSE(c.barModel()->data(c.barModel()->index(3), ModalityBarModel::SelectedRole).toBool());
+  EXPECT_FALSE(bar.useBox(3)->isChecked());
+  // an absent modality cannot be ticked
+  c.setSelected(kFullMask);
+  EXPECT_EQ(c.selected(), kFullMask);
+  // displayed modality switch through the model
+  ASSERT_TRUE(c.barModel()->setData(c.barModel()->index(2), true, ModalityBarModel::DisplayedRole));
+  EXPECT_EQ(c.displayed(), 2);
+}
+
+TEST(CaseController, SortsFilesByName) {
+  EXPECT_EQ(classify_file_name("BraTS_001_flair.nii.gz"), 0);
+  EXPECT_EQ(classify_file_name("/x/y/BraTS_001_T1.nii"), 1);
+  EXPECT_EQ(classify_file_name("BraTS_001_t1ce.nii.gz"), 2);
+  EXPECT_EQ(classify_file_name("BraTS-GLI-00001-000-t1c.nii.gz"), 2);
+  EXPECT_EQ(classify_file_name("BraTS-GLI-00001-000-t2f.nii.gz"), 0);
+  EXPECT_EQ(classify_file_name("p_T2.NII.GZ"), 3);
+  EXPECT_EQ(classify_file_name("p_seg.nii.gz"), kSegSlot);
+  EXPECT_EQ(classify_file_name("scan.nii.gz"), -1);
+  EXPECT_EQ(classify_file_name("p_t1.png"), -1);
+  EXPECT_EQ(classify_file_name(".p_t1.nii.gz"), -1);
+  const FileSorting s = sort_files({"/a/p_flair.nii.gz", "/a/p_t2.nii.gz", "/a/mystery.nii.gz", "/a/notes.txt",
+                                    "/a/q_t2.nii.gz", "/a/p_seg.nii.gz"});
+  EXPECT_EQ(s.modality[0], "/a/p_flair.nii.gz");
+  EXPECT_EQ(s.modality[3], "/a/p_t2.nii.gz");
+  EXPECT_TRUE(s.modality[1].isEmpty());
+  EXPECT_EQ(s.seg, "/a/p_seg.nii.gz");
+  EXPECT_EQ(s.unknown, QStringList{"/a/mystery.nii.gz"});
+  EXPECT_EQ(s.ignored, QStringList{"/a/notes.txt"});
+  ASSERT_EQ(s.conflicts.size(), 1);
+  EXPECT_TRUE(s.conflicts.front().contains("q_t2.nii.gz")) << s.conflicts.front().toStdString();
+}
+
+TEST(CaseController, FilesWithUnclearNamesAreAssignedByHand) {
+  const fs::path root = test::scratch_dir("assign");
+  TinyCaseSpec spec;
+  spec.modalities = parse_subset("flair,t1ce");
+  const fs::path dir = test::write_tiny_case(root, "c", spec);
+  // a T2 image whose name does not say so
+  fs::copy_file(dir / "c_flair.nii.gz", root / "scan_0003.nii.gz");
+  CaseController c;
+  QSignalSpy errors(&c, &CaseController::errorOccurred);
+  const QStringList files{qs(dir / "c_flair.nii.gz"), qs(dir / "c_t1ce.nii.gz"), qs(root / "scan_0003.nii.gz")};
+  EXPECT_FALSE(c.openFiles(files));
+  ASSERT_EQ(errors.count(), 1);
+  const QString msg = errors.front().at(1).toString();
+  EXPECT_TRUE(msg.contains("scan_0003.nii.gz")) << msg.toStdString();
+  EXPECT_TRUE(msg.contains("assign")) << msg.toStdString();
+  EXPECT_FALSE(c.hasCase());
+
+  ASSERT_TRUE(c.openFiles(files, {{qs(root / "scan_0003.nii.gz"), 3}})) << c.lastError().toStdString();
+  EXPECT_EQ(c.present(), parse_subset("flair,t1ce,t2"));
+  EXPECT_EQ(c.slot(3).file_name, "scan_0003.nii.gz");
+  EXPECT_EQ(c.caseId(), "c");
+
+  // assign T1 by hand to the open case
+  fs::copy_file(dir / "c_flair.nii.gz", root / "other.nii.gz");
+  ASSERT_TRUE(c.assignFile(1, qs(root / "other.nii.gz"))) << c.lastError().toStdString();
+  EXPECT_EQ(c.present(), kFullMask);
+  EXPECT_EQ(c.slot(1).file_name, "other.nii.gz");
+  EXPECT_TRUE(subset_has(c.selected(), 1)) << "a newly assigned modality is ticked";
+  // remove it again; the last modality cannot be removed
+  ASSERT_TRUE(c.removeModality(1));
+  EXPECT_EQ(c.present(), parse_subset("flair,t1ce,t2"));
+}
+
+TEST(CaseController, BadInputsGiveNamedErrorsAndKeepTheOpenCase) {
+  const fs::path root = test::scratch_dir("bad");
+  const fs::path good = test::write_tiny_case(root, "good");
+  CaseController c;
+  QSignalSpy errors(&c, &CaseController::errorOccurred);
+  ASSERT_TRUE(c.openFolder(qs(good)));
+  const auto before = c.currentCase();
+
+  auto last_message = [&] { return errors.back().at(1).toString().toStdString(); };
+
+  // 1. folder does not exist
+  EXPECT_FALSE(c.openFolder(qs(root / "nope")));
+  EXPECT_NE(last_message().find((root / "nope").string()), std::string::npos) << last_message();
+  EXPECT_NE(last_message().find("not found"), std::string::npos) << last_message();
+
+  // 2. folder without any modality image
+  fs::create_directories(root / "empty");
+  { std::ofstream(root / "empty" / "readme.txt") << "nothing here"; }
+  EXPECT_FALSE(c.openFolder(qs(root / "empty")));
+  EXPECT_NE(last_message().find("no modality"), std::string::npos) << last_message();
+
+  // 3. mismatched geometry: T2 with another size
+  TinyCaseSpec a;
+  a.modalities = parse_subset("flair,t1");
+  const fs::path mism = test::write_tiny_case(root, "mism", a);
+  TinyCaseSpec b;
+  b.size = {40, 48, 30};
+  b.modalities = parse_subset("t2");
+  b.with_seg = false;
+  const fs::path other = test::write_tiny_case(root, "other", b);
+  fs::copy_file(other / "other_t2.nii.gz", mism / "mism_t2.nii.gz");
+  EXPECT_FALSE(c.openFolder(qs(mism)));
+  EXPECT_NE(last_message().find("mism_t2.nii.gz"), std::string::npos) << last_message();
+  EXPECT_NE(last_message().find("geometry"), std::string::npos) << last_message();
+
+  // 4. unreadable file
+  const fs::path corrupt = root / "corrupt";
+  fs::create_directories(corrupt);
+  { std::ofstream(corrupt / "corrupt_t1.nii.gz") << "this is not a NIfTI file"; }
+  EXPECT_FALSE(c.openFolder(qs(corrupt)));
+  EXPECT_NE(last_message().find("corrupt_t1.nii.gz"), std::string::npos) << last_message();
+
+  // 5. a segmentation with labels that are not BraTS labels
+  const fs::path badseg = test::write_tiny_case(root, "badseg");
+  {
+    const io::LabelMap l = test::tiny_labels({});
+    io::Image asfloat;
+    asfloat.geom = l.geom;
+    asfloat.voxels.assign(l.voxels.begin(), l.voxels.end());
+    asfloat.voxels[10] = 7.0f;
+    io::write_image(badseg / "badseg_seg.nii.gz", asfloat);
+  }
+  EXPECT_FALSE(c.openFolder(qs(badseg)));
+  EXPECT_NE(last_message().find("badseg_seg.nii.gz"), std::string::npos) << last_message();
+
+  // 6. files that are not images
+  { std::ofstream(root / "notes.txt") << "x"; }
+  EXPECT_FALSE(c.openFiles({qs(root / "notes.txt")}));
+  EXPECT_NE(last_message().find("notes.txt"), std::string::npos) << last_message();
+  EXPECT_NE(last_message().find("not a NIfTI"), std::string::npos) << last_message();
+
+  // nothing was lost: the good case is still loaded, unchanged
+  EXPECT_EQ(errors.count(), 6);
+  EXPECT_EQ(c.currentCase(), before);
+  EXPECT_EQ(c.caseId(), "good");
+  EXPECT_EQ(c.present(), kFullMask);
+}
+
+TEST(RecentCases, KeepsMostRecentFirstWithoutDuplicates) {
+  const fs::path root = test::scratch_dir("recent");
+  QSettings settings(qs(root / "recent.ini"), QSettings::IniFormat);
+  RecentCases r(&settings, 3);
+  for (const char* n : {"a", "b", "c", "d"}) fs::create_directories(root / n);
+  r.add(qs(root / "a"));
+  r.add(qs(root / "b"));
+  r.add(qs(root / "a"));
+  EXPECT_EQ(r.list(), (QStringList{qs(root / "a"), qs(root / "b")}));
+  r.add(qs(root / "c"));
+  r.add(qs(root / "d"));
+  EXPECT_EQ(r.list(), (QStringList{qs(root / "d"), qs(root / "c"), qs(root / "a")}));
+  fs::remove_all(root / "c");  // vanished folders are not offered
+  EXPECT_EQ(r.list(), (QStringList{qs(root / "d"), qs(root / "a")}));
+  RecentCases again(&settings, 3);  // persisted
+  EXPECT_EQ(again.list().size(), 2);
+  r.clear();
+  EXPECT_TRUE(r.list().isEmpty());
+}
+
+TEST(CaseController, AsyncLoadingReadsOnAWorkerAndReportsErrors) {
+  const fs::path root = test::scratch_dir("async");
+  TinyCaseSpec spec;
+  spec.modalities = parse_subset("t1,t1ce");
+  const fs::path good = test::write_tiny_case(root, "ag", spec);
+  CaseController c;
+  QSignalSpy loading(&c, &CaseController::loadingChanged);
+  QSignalSpy loaded(&c, &CaseController::loaded);
+  QSignalSpy changed(&c, &CaseController::caseChanged);
+  ASSERT_TRUE(c.openFolderAsync(qs(good)));
+  EXPECT_TRUE(c.isLoading());
+  EXPECT_FALSE(c.hasCase()) << "the images are read later, on the worker";
+  EXPECT_FALSE(c.openFolderAsync(qs(good))) << "one load at a time";
+  ASSERT_TRUE(c.waitForLoaded(10000));
+  EXPECT_EQ(changed.count(), 1);
+  ASSERT_EQ(loaded.count(), 1);
+  EXPECT_TRUE(loaded.front().at(0).toBool());
+  ASSERT_EQ(loading.count(), 2);
+  EXPECT_TRUE(loading.at(0).at(0).toBool());
+  EXPECT_FALSE(loading.at(1).at(0).toBool());
+  EXPECT_EQ(c.present(), parse_subset("t1,t1ce"));
+  EXPECT_EQ(c.displayed(), 2) << "T1ce is shown when there is no FLAIR";
+
+  // an unreadable image: the error names it, the open case stays
+  const fs::path bad = root / "ab";
+  fs::create_directories(bad);
+  fs::copy_file(good / "ag_t1.nii.gz", bad / "ab_t1.nii.gz");
+  { std::ofstream(bad / "ab_t2.nii.gz") << "garbage"; }
+  QSignalSpy errors(&c, &CaseController::errorOccurred);
+  ASSERT_TRUE(c.openFolderAsync(qs(bad)));
+  ASSERT_TRUE(c.waitForLoaded(10000));
+  ASSERT_EQ(errors.count(), 1);
+  EXPECT_TRUE(errors.front().at(1).toString().contains("ab_t2.nii.gz")) << errors.front().at(1).toString().toStdString();
+  EXPECT_FALSE(loaded.back().at(0).toBool());
+  EXPECT_EQ(c.caseId(), "ag");
+  // files, asynchronously
+  ASSERT_TRUE(c.openFilesAsync({qs(good / "ag_t1.nii.gz")}));
+  ASSERT_TRUE(c.waitForLoaded(10000));
+  EXPECT_EQ(c.present(), parse_subset("t1"));
+}

@@ -1,0 +1,58 @@
+#pragma once
+// Overlay colours and the overlay style (which labels/regions are shown, opacity).
+// The palette is resources/colors/brats.json, compiled into the library.
+#include <array>
+#include <cstdint>
+#include <string>
+
+namespace gmd::viz {
+
+struct Rgb {
+  std::uint8_t r = 0, g = 0, b = 0;
+  bool operator==(const Rgb& o) const { return r == o.r && g == o.g && b == o.b; }
+};
+
+// BraTS label values in overlay order: NCR/NET (1), ED (2), ET (4).
+inline constexpr std::array<int, 3> kLabelValues{1, 2, 4};
+const char* label_short_name(int i);  // "NCR/NET", "ED", "ET"
+const char* label_long_name(int i);
+const char* region_short_name(int r);  // "WT", "TC", "ET"
+const char* region_long_name(int r);
+
+struct Palette {
+  std::array<Rgb, 3> label{};   // index i <-> kLabelValues[i]
+  std::array<Rgb, 3> region{};  // WT, TC, ET
+  Rgb crosshair{70, 160, 255};
+  Rgb orientation_text{255, 200, 90};
+  Rgb info_text{215, 215, 215};
+  Rgb brain_surface{210, 210, 215};
+
+  // The compiled-in resources/colors/brats.json.
+  static const Palette& builtin();
+  // Parses a palette JSON document (same schema); throws gmd::InputError naming `origin` on errors.
+  static Palette from_json(const std::string& text, const std::string& origin = "palette");
+};
+
+enum class OverlayMode { Labels, Regions };
+
+struct OverlayStyle {
+  OverlayMode mode = OverlayMode::Labels;
+  // Labels mode: NCR/NET, ED, ET. Regions mode: WT, TC, ET.
+  std::array<bool, 3> visible{true, true, true};
+  double opacity = 0.5;  // slice overlay opacity (0..1)
+  bool operator==(const OverlayStyle& o) const {
+    return mode == o.mode && visible == o.visible && opacity == o.opacity;
+  }
+};
+
+// Colour and alpha (0 hidden / 255 shown) of each label value 0..4 on a slice under `style`.
+// Regions mode draws nested regions: a voxel takes the colour of the innermost visible region
+// containing it (ET inside TC inside WT). Label 3 is drawn like 4 (BraTS 2023 ET).
+std::array<std::array<std::uint8_t, 4>, 5> label_rgba(const Palette& p, const OverlayStyle& style);
+
+// 3D surfaces are always the nested regions WT, TC, ET. In labels mode they take the label colours
+// (WT<-ED, TC<-NCR/NET, ET<-ET) and the label toggles; in regions mode the region colours/toggles.
+Rgb surface_color(const Palette& p, const OverlayStyle& style, int region);
+bool surface_visible(const OverlayStyle& style, int region);
+
+}  // namespace gmd::viz
