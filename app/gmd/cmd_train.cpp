@@ -40,7 +40,7 @@ void add_train(CLI::App& app) {
   struct Opts {
     std::string data, method = "ds-gmd", out, policy = "random", widths = "16,32,64,128,256", device = "auto",
                       amp = "auto", projection = "simultaneous", combine = "sum", fusion = "logit";
-    int64_t steps = 1000, patch = 64, batch = 1, ckpt = 100, val_every = 100, val_cases = -1, infer_patch = 96;
+    int64_t steps = 1000, patch = 64, batch = 1, ckpt = 100, val_every = 100, val_cases = -1, infer_patch = 0;
     int k = 5;
     uint64_t seed = 1;
     double lr = 8e-4, wd = 1e-5, bce = 0.0, fg = 0.67;
@@ -70,7 +70,7 @@ void add_train(CLI::App& app) {
   cmd->add_option("--checkpoint-every", o->ckpt, "Checkpoint interval (steps)")->capture_default_str();
   cmd->add_option("--val-every", o->val_every, "Validation interval (steps; 0 = end only)")->capture_default_str();
   cmd->add_option("--val-cases", o->val_cases, "Held-out validation cases (last N; -1 = 20%)")->capture_default_str();
-  cmd->add_option("--infer-patch", o->infer_patch, "Sliding-window size recorded for inference")->capture_default_str();
+  cmd->add_option("--infer-patch", o->infer_patch, "Sliding-window size recorded for inference (0 = the training patch: GroupNorm statistics depend on the window)")->capture_default_str();
   cmd->add_flag("--resume", o->resume, "Continue from RUN/checkpoint.pt");
   cmd->callback([o] {
     engine::TrainConfig cfg;
@@ -124,7 +124,7 @@ void add_train(CLI::App& app) {
     nlohmann::json prep = pipeline::preprocess_to_json(pp);
     prep["spacing"] = info.spacing;
     cfg.extra_card = {{"preprocessing", prep},
-                      {"inference", {{"patch", o->infer_patch}, {"overlap", 0.5}, {"threshold", 0.5}}},
+                      {"inference", {{"patch", o->infer_patch > 0 ? o->infer_patch : cfg.patch}, {"overlap", 0.5}, {"threshold", 0.5}}},
                       {"data", {{"dir", o->data}, {"train_cases", train_ids}, {"val_cases", val_ids}}}};
     spdlog::info("training {} on {} cases ({} validation), modalities {}, {} steps of {}^3 patches", o->method,
                  samples.size(), val.size(), subset_name(known), cfg.steps, cfg.patch);

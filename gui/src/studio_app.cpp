@@ -18,6 +18,10 @@
 #include "gmd/io/case.hpp"
 #include "gmd/viz/view_area.hpp"
 #include "gmd/viz/vtk_gl_widget.hpp"
+#ifdef GMD_HAVE_RESEARCH_PANELS
+#include "gmd/panels/ablation_panel.hpp"
+#include "gmd/panels/training_panel.hpp"
+#endif
 
 #ifndef GMD_SOURCE_DEMO_DIR
 #define GMD_SOURCE_DEMO_DIR ""
@@ -127,8 +131,9 @@ int run_studio(int argc, char** argv) {
   QCommandLineOption device("device", "auto, cpu or cuda (default auto: the GPU when there is one).", "DEVICE", "auto");
   QCommandLineOption overlay("overlay", "Overlay mode: labels or regions.", "MODE", "labels");
   QCommandLineOption size("size", "Window size, e.g. 1440x900.", "WxH");
+  QCommandLineOption run_dir("run", "Training run folder to open in the training panel (replays its charts).", "DIR");
   QCommandLineOption timeout("timeout", "Headless mode: give up after this many seconds (default 900).", "S", "900");
-  cli.addOptions({demo, shot, layout, view, mods, panel, model, segment, device, overlay, size, timeout});
+  cli.addOptions({demo, shot, layout, view, mods, panel, model, segment, device, overlay, size, run_dir, timeout});
   cli.process(app);
 
   const bool headless = cli.isSet(shot);
@@ -220,8 +225,21 @@ int run_studio(int argc, char** argv) {
     });
   };
 
+  // Headless ablation screenshot: compute the ablation grid (encode once) before grabbing the window.
+  auto run_ablation_if_shown = [&] {
+#ifdef GMD_HAVE_RESEARCH_PANELS
+    if (!cli.isSet(panel) || cli.value(panel).toLower() != "ablation") return;
+    QWidget* pw = w.panel("ablation");
+    auto* ap = qobject_cast<gmd::panels::AblationPanel*>(pw);
+    if (!ap && pw) ap = pw->findChild<gmd::panels::AblationPanel*>();
+    if (ap && !ap->runBlocking()) std::cerr << "gmd-studio: the ablation did not complete" << std::endl;
+#endif
+  };
   QObject::connect(w.segmentation(), &SegmentationController::finished, &w, [&] {
-    if (headless) capture();
+    if (headless) {
+      run_ablation_if_shown();
+      capture();
+    }
   });
   QObject::connect(w.segmentation(), &SegmentationController::failed, &w, [&](const QString&) {
     if (headless) finish(3);
@@ -235,6 +253,21 @@ int run_studio(int argc, char** argv) {
     if (cli.isSet(model) && !w.models()->loadFrom(cli.value(model))) {
       if (headless) return finish(2);
     }
+    if (cli.isSet(run_dir)) {
+#ifdef GMD_HAVE_RESEARCH_PANELS
+      QWidget* pw = w.panel("training");
+      auto* tp = qobject_cast<gmd::panels::TrainingPanel*>(pw);
+      if (!tp && pw) tp = pw->findChild<gmd::panels::TrainingPanel*>();
+      w.selectPanel("training");
+      if (!tp || !tp->openRun(cli.value(run_dir))) {
+        const int rc = report_error(QString("--run: cannot open training run '%1'").arg(cli.value(run_dir)), 2);
+        if (headless) return finish(rc);
+      }
+#else
+      const int rc = report_error("--run: this build has no training panel", 2);
+      if (headless) return finish(rc);
+#endif
+    }
     QString case_dir;
     const QStringList pos = cli.positionalArguments();
     if (cli.isSet(demo)) {
@@ -246,6 +279,10 @@ int run_studio(int argc, char** argv) {
         return;
       }
       case_dir = *d;
+    }
+    if (case_dir.isEmpty() && pos.isEmpty() && cli.isSet(run_dir)) {
+      capture();  // the training panel needs no case
+      return;
     }
     if (case_dir.isEmpty() && pos.isEmpty()) {
       if (headless) {

@@ -9,6 +9,8 @@
 #include <sstream>
 #include <string>
 
+#include <ATen/CPUGeneratorImpl.h>
+
 #include "gmd/common/error.hpp"
 #include "gmd/common/fs_util.hpp"
 #include "gmd/engine/model_io.hpp"

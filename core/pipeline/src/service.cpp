@@ -250,7 +250,7 @@ std::string ablation_csv(const Ablation& a) {
   s.setf(std::ios::fixed);
   s.precision(4);
   for (const auto& e : a.entries) {
-    s << '"' << subset_name(e.subset) << "\"," << subset_keys(e.subset) << ',' << subset_size(e.subset) << ','
+    s << '"' << subset_name(e.subset) << "\",\"" << subset_keys(e.subset) << "\"," << subset_size(e.subset) << ','
       << (a.against_truth ? "ground_truth" : "all_present_prediction");
     for (double d : e.dice) s << ',' << d;
     for (double h : e.hd95) s << ',' << h;

@@ -1,0 +1,243 @@
+// The ablation viewer: its table equals `gmd ablate` for the same model and case, the reference is
+// the all-present prediction when there is no seg, the dependence summary, slice rendering and sync.
+#include <gtest/gtest.h>
+
+#include <QDir>
+#include <QImage>
+#include <QSignalSpy>
+#include <QTableWidget>
+#include <QTest>
+#include <fstream>
+#include <sstream>
+
+#include "gmd/common/modality.hpp"
+#include "gmd/io/case.hpp"
+#include "gmd/panels/ablation_panel.hpp"
+#include "gmd/panels/charts.hpp"
+#include "panels_test_env.hpp"
+
+using namespace gmd::panels;
+using panels_test::env;
+namespace fs = std::filesystem;
+
+namespace {
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+QString out_dir() {
+  const QString d = QStringLiteral(GMD_PANELS_TEST_OUT) + "/screens";
+  QDir().mkpath(d);
+  return d;
+}
+fs::path first_case() { return gmd::io::list_cases(env().data).at(0); }
+gmd::pipeline::SegmentOptions cpu() {
+  gmd::pipeline::SegmentOptions o;
+  o.device = "cpu";
+  return o;
+}
+// The last `n` comma-separated fields of a CSV line (the numeric columns of ablation.csv).
+std::vector<double> last_fields(const std::string& line, std::size_t n) {
+  std::vector<std::string> f;
+  std::stringstream ss(line);
+  std::string t;
+  while (std::getline(ss, t, ',')) f.push_back(t);
+  std::vector<double> out;
+  for (std::size_t i = f.size() - n; i < f.size(); ++i) out.push_back(std::stod(f[i]));
+  return out;
+}
+}  // namespace
+
+TEST(AblationPanel, TableEqualsGmdAblateForTheSameModelAndCase) {
+  ASSERT_TRUE(env().ok) << env().error;
+  const auto c = gmd::io::load_case(gmd::io::discover_case(first_case()));
+  const auto model = gmd::pipeline::Model::load(env().cli_run);
+  AblationPanel panel;
+  panel.resize(1100, 1000);
+  panel.setSegmentOptions(cpu());
+  panel.setCase(c);
+  panel.setModel(model);
+  QSignalSpy progress(&panel, &AblationPanel::progress);
+  ASSERT_TRUE(panel.runBlocking()) << panel.lastError().toStdString();
+  EXPECT_GE(progress.count(), 1);
+  ASSERT_NE(panel.result(), nullptr);
+  EXPECT_TRUE(panel.result()->against_truth);  // synthetic cases come with a seg
+  EXPECT_EQ(panel.result()->entries.size(), 15u);
+
+  const fs::path out = env().root / "cli_ablate";
+  const auto r = panels_test::gmd({"ablate", "--model", QString::fromStdString(env().cli_run.string()), "--case",
+                                   QString::fromStdString(first_case().string()), "--device", "cpu", "--out",
+                                   QString::fromStdString(out.string())});
+  ASSERT_EQ(r.rc, 0) << r.out.toStdString();
+  const std::string cli_csv = slurp(out / "ablation.csv");
+  EXPECT_EQ(panel.csv().toStdString(), cli_csv);
+
+  // The table shows the same numbers, row by row in paper order.
+  QTableWidget* t = panel.table();
+  ASSERT_EQ(t->rowCount(), 15);
+  std::stringstream lines(cli_csv);
+  std::string line;
+  std::getline(lines, line);  // header
+  for (int row = 0; row < 15; ++row) {
+    ASSERT_TRUE(static_cast<bool>(std::getline(lines, line)));
+    const auto v = last_fields(line, 9);  // dice x3, hd95 x3, mL x3
+    EXPECT_EQ(t->item(row, 0)->text().toStdString(), gmd::subset_name(gmd::all_subsets()[static_cast<std::size_t>(row)]));
+    for (int k = 0; k < 9; ++k)
+      EXPECT_NEAR(t->item(row, 2 + k)->text().toDouble(), v[static_cast<std::size_t>(k)], k < 3 ? 1e-4 : 1e-2)
+          << "row " << row << " column " << k;
+  }
+  QString err;
+  const QString csv_path = out_dir() + "/ablation_panel.csv";
+  ASSERT_TRUE(panel.exportCsv(csv_path, &err)) << err.toStdString();
+  EXPECT_EQ(slurp(csv_path.toStdString()), cli_csv);
+  ASSERT_TRUE(panel.exportGridPng(out_dir() + "/ablation_grid.png", &err));
+  const QImage grid(out_dir() + "/ablation_grid.png");
+  EXPECT_GT(grid.width(), 600);
+  render_widget(&panel).save(out_dir() + "/ablation_panel.png");
+  panel.resize(520, 900);  // as in a narrow side panel
+  render_widget(&panel).save(out_dir() + "/ablation_panel_narrow.png");
+}
+
+// A copy of the first case without its seg and without T2.
+fs::path no_seg_case() {
+  const fs::path src = first_case();
+  const fs::path dst = env().root / "no_seg" / src.filename();
+  fs::create_directories(dst);
+  for (const auto& f : fs::directory_iterator(src)) {
+    const std::string n = f.path().filename().string();
+    if (n.find("_seg") != std::string::npos || n.find("_t2.") != std::string::npos) continue;
+    fs::copy_file(f.path(), dst / n, fs::copy_options::overwrite_existing);
+  }
+  return dst;
+}
+
+TEST(AblationPanel, WithoutSegTheReferenceIsTheAllPresentPrediction) {
+  ASSERT_TRUE(env().ok) << env().error;
+  const auto c = gmd::io::load_case(gmd::io::discover_case(no_seg_case()));
+  ASSERT_FALSE(c.seg.has_value());
+  AblationPanel panel;
+  panel.setSegmentOptions(cpu());
+  panel.setCase(c);
+  panel.setModel(gmd::pipeline::Model::load(env().cli_run));
+  ASSERT_TRUE(panel.runBlocking()) << panel.lastError().toStdString();
+  const auto& a = *panel.result();
+  EXPECT_FALSE(a.against_truth);
+  EXPECT_EQ(a.entries.size(), 7u);  // the non-empty subsets of FLAIR, T1, T1ce
+  EXPECT_EQ(a.reference_subset, gmd::parse_subset("flair,t1,t1ce"));
+  const auto* ref = find_entry(a, a.reference_subset);
+  ASSERT_NE(ref, nullptr);
+  for (double d : ref->dice) EXPECT_DOUBLE_EQ(d, 1.0);  // the reference against itself
+  EXPECT_EQ(panel.table()->rowCount(), 7);
+  EXPECT_EQ(panel.dependence().size(), 3u);
+}
+
+TEST(AblationPanel, ANewCaseDuringARunDiscardsTheStaleResult) {
+  ASSERT_TRUE(env().ok) << env().error;
+  AblationPanel panel;
+  panel.setSegmentOptions(cpu());
+  panel.setModel(gmd::pipeline::Model::load(env().cli_run));
+  panel.setCase(gmd::io::load_case(gmd::io::discover_case(first_case())));
+  QSignalSpy done(&panel, &AblationPanel::finished);
+  ASSERT_TRUE(panel.run());
+  EXPECT_TRUE(panel.isRunning());
+  panel.setCase(gmd::io::load_case(gmd::io::discover_case(no_seg_case())));  // while it runs
+  ASSERT_TRUE(panel.runBlocking()) << panel.lastError().toStdString();
+  ASSERT_NE(panel.result(), nullptr);
+  EXPECT_EQ(panel.result()->entries.size(), 7u);  // the new case's subsets, not the old one's 15
+  EXPECT_FALSE(panel.result()->against_truth);
+  EXPECT_EQ(done.count(), 1);  // the stale run finished silently
+}
+
+TEST(AblationPanel, DependenceFindsTheModalityWhoseRemovalHurtsMost) {
+  // Made-up Dice: ET only with T1ce; WT mostly from FLAIR; TC flat.
+  gmd::pipeline::Ablation a;
+  a.against_truth = true;
+  a.reference_subset = gmd::kFullMask;
+  for (gmd::SubsetMask s : gmd::all_subsets()) {
+    gmd::pipeline::AblationEntry e;
+    e.subset = s;
+    e.dice[0] = gmd::subset_has(s, 0) ? 0.9 : 0.6;
+    e.dice[1] = 0.7;
+    e.dice[2] = gmd::subset_has(s, 2) ? 0.8 : 0.1;
+    a.entries.push_back(e);
+  }
+  const auto d = region_dependence(a);
+  ASSERT_EQ(d.size(), 3u);
+  EXPECT_EQ(d[0].modality, 0);
+  EXPECT_NEAR(d[0].drop, 0.3, 1e-12);
+  EXPECT_EQ(d[2].modality, 2);
+  EXPECT_NEAR(d[2].with, 0.8, 1e-12);
+  EXPECT_NEAR(d[2].without, 0.1, 1e-12);
+  EXPECT_NE(d[2].text.find("ET collapses without T1ce"), std::string::npos) << d[2].text;
+  EXPECT_NE(d[1].text.find("hardly depends"), std::string::npos) << d[1].text;
+  EXPECT_NEAR(d[2].drop_by_modality[1], 0.0, 1e-12);  // T1 changes nothing for ET
+}
+
+TEST(AblationPanel, SliceRenderingUsesBratsColoursAndRadiologicalOrientation) {
+  gmd::io::Geometry g;
+  g.size = {4, 3, 2};
+  gmd::io::LabelMap lab;
+  lab.geom = g;
+  lab.voxels.assign(g.voxel_count(), 0);
+  lab.at(0, 0, 1) = 4;
+  lab.at(1, 0, 1) = 2;
+  lab.at(2, 0, 1) = 1;
+  const QImage img = render_slice(g, nullptr, {}, &lab, kAxial, 1, 1.0);
+  ASSERT_EQ(img.size(), QSize(4, 3));
+  // Identity direction: x grows towards patient left, y towards posterior: no flips.
+  EXPECT_EQ(QColor(img.pixel(0, 0)), QColor(255, 220, 0));
+  EXPECT_EQ(QColor(img.pixel(1, 0)), QColor(0, 200, 0));
+  EXPECT_EQ(QColor(img.pixel(2, 0)), QColor(220, 40, 40));
+  EXPECT_EQ(QColor(img.pixel(3, 2)), QColor(0, 0, 0));
+  // BraTS-like direction diag(-1,-1,1): both in-plane axes flip.
+  g.direction = {-1, 0, 0, 0, -1, 0, 0, 0, 1};
+  lab.geom = g;
+  const QImage f = render_slice(g, nullptr, {}, &lab, kAxial, 1, 1.0);
+  EXPECT_EQ(QColor(f.pixel(3, 2)), QColor(255, 220, 0));
+  // Coronal slice y = 0: superior (z = 1) at the top.
+  const QImage cor = render_slice(g, nullptr, {}, &lab, kCoronal, 0, 1.0);
+  ASSERT_EQ(cor.size(), QSize(4, 2));
+  EXPECT_EQ(QColor(cor.pixel(3, 0)), QColor(255, 220, 0));
+  EXPECT_EQ(tumour_slice(lab, kAxial), 1);
+  EXPECT_EQ(background_modality(gmd::parse_subset("t1,t2")), 3);
+}
+
+TEST(AblationPanel, FollowsTheMainViewSliceAndReportsUserChoices) {
+  ASSERT_TRUE(env().ok) << env().error;
+  const auto c = gmd::io::load_case(gmd::io::discover_case(first_case()));
+  AblationPanel panel;
+  panel.resize(900, 900);
+  panel.setSegmentOptions(cpu());
+  panel.setCase(c);
+  panel.setModel(gmd::pipeline::Model::load(env().cli_run));
+  // Before the run, the slice goes through the tumour of the seg.
+  EXPECT_EQ(panel.sliceIndex(), tumour_slice(*c.seg, kAxial));
+  ASSERT_TRUE(panel.runBlocking());
+  QSignalSpy slice(&panel, &AblationPanel::sliceChosen);
+  QSignalSpy subset(&panel, &AblationPanel::subsetChosen);
+  panel.setSlice(kCoronal, 7);
+  EXPECT_EQ(panel.sliceAxis(), kCoronal);
+  EXPECT_EQ(panel.sliceIndex(), 7);
+  EXPECT_EQ(slice.count(), 0);  // programmatic: no echo back to the main view
+  panel.setSlice(kAxial, 100000);  // clamped
+  EXPECT_EQ(panel.sliceIndex(), static_cast<int>(c.geom.size[2]) - 1);
+  // The user moves the slider: the main view hears about it.
+  auto* slider = panel.findChild<QSlider*>();
+  ASSERT_NE(slider, nullptr);
+  slider->setValue(3);
+  ASSERT_EQ(slice.count(), 1);
+  EXPECT_EQ(slice.at(0).at(0).toInt(), kAxial);
+  EXPECT_EQ(slice.at(0).at(1).toInt(), 3);
+  // The user clicks the second thumbnail (the first subset, FLAIR).
+  panel.show();
+  QWidget* grid = panel.gridWidget();
+  const QRect tile = panel.thumbnailRect(1);
+  ASSERT_TRUE(grid->rect().contains(tile)) << "every thumbnail fits in the grid";
+  ASSERT_TRUE(grid->rect().contains(panel.thumbnailRect(15)));
+  QTest::mouseClick(grid, Qt::LeftButton, {}, tile.center());
+  ASSERT_EQ(subset.count(), 1);
+  EXPECT_EQ(subset.at(0).at(0).toInt(), static_cast<int>(gmd::parse_subset("flair")));
+  EXPECT_EQ(panel.selectedSubset(), gmd::parse_subset("flair"));
+}
