@@ -3,6 +3,7 @@
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QDir>
+#include <QDockWidget>
 #include <QFileInfo>
 #include <QIcon>
 #include <QPalette>
@@ -174,6 +175,10 @@ int run_studio(int argc, char** argv) {
   if (cli.isSet(panel) && !w.selectPanel(cli.value(panel)))
     return fail(QString("--panel: no panel named '%1' (available: %2)").arg(cli.value(panel), w.panelNames().join(", ")),
                 2);
+  // The researcher panels hold charts and thumbnail grids: give the side panel most of the window.
+  if (cli.isSet(panel) && (cli.value(panel).toLower() == "training" || cli.value(panel).toLower() == "ablation"))
+    if (auto* dock = w.findChild<QDockWidget*>())
+      w.resizeDocks({dock}, {static_cast<int>(width * 0.62)}, Qt::Horizontal);
   const QString ov = cli.value(overlay).toLower();
   if (ov != "labels" && ov != "regions") return fail("--overlay expects labels or regions", 2);
   if (ov == "regions") {
