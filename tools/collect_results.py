@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Collects the study's evaluation reports (gmd evaluate -> table2.csv) into the paper's table layouts (Markdown).
-Usage: tools/collect_results.py STUDY_DIR > tables.md   (STUDY_DIR/eval/<run>/table2.csv)"""
+Usage: tools/collect_results.py STUDY_DIR [PREFIX] > tables.md   (STUDY_DIR/eval/<PREFIX><run>/table2.csv)"""
 import csv
 import os
 import sys
@@ -37,7 +37,8 @@ def n_missing(s):
 
 def main():
     study = sys.argv[1]
-    runs = {n: load(study, n) for n in ["unimodal", "vanilla", "ds", "ds-gmd", "gmd-missing1", "gmd-missing2",
+    prefix = sys.argv[2] if len(sys.argv) > 2 else ""
+    runs = {n: load(study, prefix + n) for n in ["unimodal", "vanilla", "ds", "ds-gmd", "gmd-missing1", "gmd-missing2",
                                          "gmd-missing3", "gmd-all"]}
     avail = [n for n, r in runs.items() if r]
     if not avail:
