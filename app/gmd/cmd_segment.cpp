@@ -15,7 +15,9 @@ namespace {
 struct InferOpts {
   std::string model, device = "auto";
   int64_t patch = 0, et_min = 0;
+  int threads = 0;
   pipeline::SegmentOptions seg() const {
+    pipeline::set_threads(threads);
     pipeline::SegmentOptions s;
     s.device = device;
     s.patch = patch;
@@ -28,6 +30,7 @@ void add_infer_options(CLI::App* cmd, InferOpts& o, bool model_required) {
   if (model_required) m->required();
   cmd->add_option("--device", o.device, "auto|cpu|cuda")->capture_default_str();
   cmd->add_option("--patch", o.patch, "Sliding-window size (0 = from the model card)");
+  add_threads_option(cmd, o.threads);
   cmd->add_option("--et-min", o.et_min, "Post-processing: ET smaller than this many voxels becomes core (0 = off)");
 }
 }  // namespace

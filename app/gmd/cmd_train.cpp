@@ -6,8 +6,10 @@
 #include <iostream>
 #include <sstream>
 
+#include "cli_util.hpp"
 #include "commands.hpp"
 #include "gmd/common/error.hpp"
+#include "gmd/engine/threads.hpp"
 #include "gmd/engine/trainer.hpp"
 #include "gmd/pipeline/dataset.hpp"
 
@@ -39,11 +41,11 @@ void add_train(CLI::App& app) {
   auto* cmd = app.add_subcommand("train", "Train a segmentation model (writes RUN/model.pt, model.json, metrics.jsonl)");
   struct Opts {
     std::string data, method = "ds-gmd", out, policy = "random", widths = "16,32,64,128,256", device = "auto",
-                      amp = "auto", projection = "simultaneous", combine = "sum", fusion = "logit";
+                      amp = "auto", projection = "sequential", combine = "sum", fusion = "logit";
     int64_t steps = 1000, patch = 64, batch = 1, ckpt = 100, val_every = 100, val_cases = -1, infer_patch = 0;
-    int k = 5;
+    int k = 5, threads = 0;
     uint64_t seed = 1;
-    double lr = 8e-4, wd = 1e-5, bce = 0.0, fg = 0.67;
+    double lr = 8e-4, wd = 1e-5, bce = 1.0, fg = 0.67;
     bool resume = false, stem = false;
   };
   auto o = std::make_shared<Opts>();
@@ -61,8 +63,8 @@ void add_train(CLI::App& app) {
   cmd->add_option("--seed", o->seed, "Random seed")->capture_default_str();
   cmd->add_option("--lr", o->lr, "Adam learning rate")->capture_default_str();
   cmd->add_option("--weight-decay", o->wd, "Adam weight decay")->capture_default_str();
-  cmd->add_option("--bce", o->bce, "Weight of BCE added to soft Dice")->capture_default_str();
-  cmd->add_option("--fg-prob", o->fg, "Probability of a tumour-centred patch")->capture_default_str();
+  cmd->add_option("--bce", o->bce, "Weight of BCE added to soft Dice (0 = the paper's Dice-only loss)")->capture_default_str();
+  cmd->add_option("--fg-prob", o->fg, "Probability of a class-balanced patch (a tumour class present in the case, then a voxel of it; else a random patch)")->capture_default_str();
   cmd->add_option("--projection", o->projection, "GMD projection: simultaneous|sequential")->capture_default_str();
   cmd->add_option("--combine", o->combine, "GMD combination: sum|mean")->capture_default_str();
   cmd->add_option("--fusion", o->fusion, "DS fusion: logit|feature")->capture_default_str();
@@ -71,8 +73,10 @@ void add_train(CLI::App& app) {
   cmd->add_option("--val-every", o->val_every, "Validation interval (steps; 0 = end only)")->capture_default_str();
   cmd->add_option("--val-cases", o->val_cases, "Held-out validation cases (last N; -1 = 20%)")->capture_default_str();
   cmd->add_option("--infer-patch", o->infer_patch, "Sliding-window size recorded for inference (0 = the training patch: GroupNorm statistics depend on the window)")->capture_default_str();
+  add_threads_option(cmd, o->threads);
   cmd->add_flag("--resume", o->resume, "Continue from RUN/checkpoint.pt");
   cmd->callback([o] {
+    const int threads = engine::set_threads(o->threads);
     engine::TrainConfig cfg;
     cfg.net.method = engine::parse_method(o->method);
     cfg.net.widths = parse_widths(o->widths);
@@ -126,8 +130,8 @@ void add_train(CLI::App& app) {
     cfg.extra_card = {{"preprocessing", prep},
                       {"inference", {{"patch", o->infer_patch > 0 ? o->infer_patch : cfg.patch}, {"overlap", 0.5}, {"threshold", 0.5}}},
                       {"data", {{"dir", o->data}, {"train_cases", train_ids}, {"val_cases", val_ids}}}};
-    spdlog::info("training {} on {} cases ({} validation), modalities {}, {} steps of {}^3 patches", o->method,
-                 samples.size(), val.size(), subset_name(known), cfg.steps, cfg.patch);
+    spdlog::info("training {} on {} cases ({} validation), modalities {}, {} steps of {}^3 patches, {} CPU threads",
+                 o->method, samples.size(), val.size(), subset_name(known), cfg.steps, cfg.patch, threads);
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
     engine::TrainControl ctl;

@@ -2,6 +2,7 @@
 
 #include <QApplication>
 #include <QCommandLineParser>
+#include <QSettings>
 #include <QDir>
 #include <QDockWidget>
 #include <QFileInfo>
@@ -133,8 +134,12 @@ int run_studio(int argc, char** argv) {
   QCommandLineOption overlay("overlay", "Overlay mode: labels or regions.", "MODE", "labels");
   QCommandLineOption size("size", "Window size, e.g. 1440x900.", "WxH");
   QCommandLineOption run_dir("run", "Training run folder to open in the training panel (replays its charts).", "DIR");
+  QCommandLineOption threads("threads",
+                             "CPU threads for the segmentation engine (default: the 'engine/threads' setting, "
+                             "else every core this process may use).",
+                             "N");
   QCommandLineOption timeout("timeout", "Headless mode: give up after this many seconds (default 900).", "S", "900");
-  cli.addOptions({demo, shot, layout, view, mods, panel, model, segment, device, overlay, size, run_dir, timeout});
+  cli.addOptions({demo, shot, layout, view, mods, panel, model, segment, device, overlay, size, run_dir, threads, timeout});
   cli.process(app);
 
   const bool headless = cli.isSet(shot);
@@ -185,6 +190,15 @@ int run_studio(int argc, char** argv) {
     auto st = w.overlayStyle();
     st.mode = viz::OverlayMode::Regions;
     w.setOverlayStyle(st);
+  }
+  {
+    // Threads: --threads, else the persistent setting (QSettings "engine/threads"), else all cores.
+    QSettings settings;
+    bool ok = true;
+    int n = cli.isSet(threads) ? cli.value(threads).toInt(&ok) : settings.value("engine/threads", 0).toInt(&ok);
+    if (!ok || n < 0) return fail("--threads expects a non-negative integer (0 = all cores)", 2);
+    if (cli.isSet(threads)) settings.setValue("engine/threads", n);
+    pipeline::set_threads(n);
   }
   pipeline::SegmentOptions opt;
   opt.device = cli.value(device).toLower().toStdString();

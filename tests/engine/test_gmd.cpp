@@ -151,7 +151,7 @@ TEST(Gmd, ManyGradientsMatchDirectVectorImplementation) {
     for (auto& v : g)
       for (auto& x : v) x = nd(gen);
     const auto grads = as_grads(g, true);
-    const auto r = gmd_from_gram(gram_matrix(grads), {});
+    const auto r = gmd_from_gram(gram_matrix(grads), {GmdProjection::Simultaneous, GmdCombine::Sum});
     if (r.conflicts > 0) ++trials_with_conflicts;
     const auto direct = direct_simultaneous(g);
     Vec sum(n, 0.0);
@@ -231,7 +231,7 @@ TEST(Gmd, SequentialOrderMattersAndUsesTheRng) {
   }
   EXPECT_EQ(seen.size(), 2u) << "the rng must drive the projection order";
   // Sequential differs from simultaneous here.
-  const auto sim = gmd_from_gram(gram, {});
+  const auto sim = gmd_from_gram(gram, {GmdProjection::Simultaneous, GmdCombine::Sum});
   EXPECT_FALSE(torch::allclose(sim.coeff, id.coeff));
 }
 

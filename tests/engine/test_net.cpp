@@ -49,9 +49,15 @@ std::set<const void*> ids(const std::vector<torch::Tensor>& v) {
   return s;
 }
 
+NetConfig legacy(NetConfig c) {
+  c.half_mid = true;
+  return c;
+}
+
 std::vector<NetConfig> all_configs() {
   return {tiny(Method::DSGMD), tiny(Method::DS, Fusion::Feature), tiny(Method::DS, Fusion::Logit, true),
-          tiny(Method::DS, Fusion::Feature, true), tiny(Method::Vanilla), tiny(Method::Unimodal)};
+          tiny(Method::DS, Fusion::Feature, true), tiny(Method::Vanilla), tiny(Method::Unimodal),
+          legacy(tiny(Method::DSGMD)), legacy(tiny(Method::DS, Fusion::Feature)), legacy(tiny(Method::Unimodal))};
 }
 
 std::map<std::string, torch::Tensor> named(const SegModel& m) {
@@ -162,7 +168,8 @@ TEST(Net, ParameterPartitionIsExactAndNamesStable) {
   // DS: shared = convolutions, specific = modality affines (+ stems).
   auto ds = make_model(tiny(Method::DSGMD, Fusion::Logit, true));
   const auto p = named(ds);
-  for (const char* k : {"unet.enc0a.weight", "unet.enc1b.bias", "unet.dec0r.weight", "unet.dec0a.weight",
+  EXPECT_EQ(p.count("unet.dec0r.weight"), 0u) << "the default block has no 1x1 reduction";
+  for (const char* k : {"unet.enc0a.weight", "unet.enc1b.bias", "unet.dec0a.weight",
                         "unet.head.weight", "mod_flair.enc0a_gamma", "mod_t2.dec0b_beta", "mod_t1ce.stem.weight",
                         "mod_t1.stem_gamma"})
     EXPECT_EQ(p.count(k), 1u) << k;
@@ -173,8 +180,9 @@ TEST(Net, ParameterPartitionIsExactAndNamesStable) {
   auto plain = make_model(tiny(Method::DS));
   int64_t spec_count = 0;
   for (const auto& t : plain->specific_parameters()) spec_count += t.numel();
-  // widths {4,8}: enc0 (2, 4), enc1 (4, 8), dec0 (4, 4) channels => 26 per modality, x2 (gamma, beta).
-  EXPECT_EQ(spec_count, 4 * 2 * (2 + 4 + 4 + 8 + 4 + 4));
+  // widths {4,8}: enc0 (4, 4), enc1 = bottleneck at 8/2 (4, 4), dec0 (cat 8 -> 4, 4) channels => 24 per
+  // modality, x2 (gamma, beta).
+  EXPECT_EQ(spec_count, 4 * 2 * (4 + 4 + 4 + 4 + 4 + 4));
   // Feature fusion: decoder affine is shared ("fused"), modality affines cover the encoder only.
   auto feat = make_model(tiny(Method::DS, Fusion::Feature));
   const auto pf = named(feat);
@@ -190,7 +198,7 @@ TEST(Net, ParameterPartitionIsExactAndNamesStable) {
   // DS shares the backbone: 4 modalities cost only their affines over one modality.
   auto one = tiny(Method::DS);
   one.modalities = 0b0001;
-  EXPECT_EQ(parameter_count(plain) - parameter_count(make_model(one)), 3 * 2 * 26);
+  EXPECT_EQ(parameter_count(plain) - parameter_count(make_model(one)), 3 * 2 * 24);
   EXPECT_GT(parameter_count(uni), 3 * parameter_count(make_model(one)));
 }
 

@@ -1,9 +1,9 @@
 // Segmentation networks: DS (Dynamic Sharing), vanilla (4-channel, zero-fill), unimodal (4 dedicated nets).
 //
 // All three share one 3D U-Net shape (UNetCore below):
-//   encoder level l (l = 0..L-1, L = widths.size()): [max-pool 2 if l > 0], conv3 in->mid, norm, ReLU,
-//     conv3 mid->w_l, norm, ReLU, with mid = max(w_l / 2, in) (3D U-Net style: the width doubles inside
-//     the level, before pooling);
+//   encoder level l (l = 0..L-1, L = widths.size()): [max-pool 2 if l > 0], conv3 in->w_l, norm, ReLU,
+//     conv3 w_l->w_l, norm, ReLU (the paper's U-Net; legacy models, NetConfig::half_mid, used
+//     in->max(w_l/2, in)->w_l, which starves level 0: 1->4->8 with widths 8..64);
 //   decoder level l (l = L-2..0): 1x1x1 conv w_{l+1}->w_l, trilinear upsample to the skip's size (the two
 //     commute; reducing first is cheaper), concat [skip, up] (2 w_l channels), conv3 2w_l->w_l, norm, ReLU,
 //     conv3 w_l->w_l, norm, ReLU;
@@ -11,8 +11,8 @@
 // Convolutions carry a bias. The norm is GroupNorm (groups reduced to a divisor of the width) computed
 // by F::group_norm with an affine (gamma, beta) chosen per call: that is how DS gets modality-specific
 // normalisation on top of shared convolution weights. With widths 16-32-64-128-256 the DS model has
-// 3,583,619 parameters (3,573,827 shared +
-// 4 x 2,448 modality-specific); vanilla 3,576,923; unimodal 4 x 3,576,227 = 14,305,100.
+// 3,245,235 parameters (3,236,403 shared + 4 x 2,208 modality-specific), the public code's 3.25 M; the
+// legacy block ("half") gave 3,583,619.
 //
 // Parameter names (stable, used by checkpoints):
 //   DS:       unet.enc0a.weight ... unet.dec0r.weight ... unet.head.weight   (shared)
@@ -78,6 +78,7 @@ nlohmann::json NetConfig::to_json() const {
           {"groups", groups},
           {"fusion", fusion_name(fusion)},
           {"modality_stem", modality_stem},
+          {"block", half_mid ? "half" : "double"},
           {"modalities", mods}};
 }
 
@@ -115,6 +116,14 @@ NetConfig NetConfig::from_json(const nlohmann::json& j) {
     if (j.contains("modality_stem")) {
       if (!j.at("modality_stem").is_boolean()) throw InputError(where + ": 'modality_stem' must be true/false");
       c.modality_stem = j.at("modality_stem").get<bool>();
+    }
+    // Files written before the block layout was recorded used the half-width first conv.
+    c.half_mid = true;
+    if (j.contains("block")) {
+      if (!j.at("block").is_string()) throw InputError(where + ": 'block' must be a string");
+      const auto b = j.at("block").get<std::string>();
+      if (b == "double") c.half_mid = false;
+      else if (b != "half") throw InputError(where + ": unknown block '" + b + "' (expected double or half)");
     }
     if (j.contains("modalities")) {
       const auto& ms = j.at("modalities");
@@ -159,29 +168,62 @@ torch::nn::Conv3d conv1(int64_t in, int64_t out) {
   return torch::nn::Conv3d(torch::nn::Conv3dOptions(in, out, 1).bias(true));
 }
 
-// Channel counts at every norm site of the U-Net, in forward order.
+// Channel counts at every convolution / norm site of the U-Net, in forward order.
+//   block "double" (default, the paper's U-Net): encoder level l: in->w_l->w_l, except the deepest level,
+//     which runs at b = w_{L-1}/2 (in->b->b) so that the upsampled features match the skip they are
+//     concatenated with; decoder level l: concat [skip w_l, up u] -> conv (w_l+u)->m, m = (w_l+u)/2,
+//     -> conv m->o, o = w_{l-1} (w_0 at level 0); no 1x1 reduction. Widths 16..256: 3.24 M parameters.
+//   block "half" (legacy): encoder in->max(w_l/2,in)->w_l; decoder 1x1 w_{l+1}->w_l, concat 2w_l -> w_l -> w_l.
 struct Layout {
+  bool legacy = false;
   std::vector<std::string> enc_names, dec_names;  // "enc0a", "enc0b", ...; "dec2a", ... (deepest first)
-  std::vector<int64_t> enc_ch, dec_ch;
+  std::vector<int64_t> enc_in, enc_ch, dec_in, dec_ch;
+  int64_t out_ch = 0;  // channels entering the head
 };
 
-Layout make_layout(int64_t in_ch, const std::vector<int64_t>& widths) {
+Layout make_layout(int64_t in_ch, const std::vector<int64_t>& widths, bool half_mid) {
   Layout lay;
+  lay.legacy = half_mid;
+  const size_t L = widths.size();
   int64_t in = in_ch;
-  for (size_t l = 0; l < widths.size(); ++l) {
-    const int64_t mid = std::max(widths[l] / 2, in);
+  for (size_t l = 0; l < L; ++l) {
+    const bool deepest = l + 1 == L && L > 1;
+    const int64_t w = (!half_mid && deepest) ? std::max<int64_t>(1, widths[l] / 2) : widths[l];
+    const int64_t mid = half_mid ? std::max(widths[l] / 2, in) : w;
     lay.enc_names.push_back("enc" + std::to_string(l) + "a");
+    lay.enc_in.push_back(in);
     lay.enc_ch.push_back(mid);
     lay.enc_names.push_back("enc" + std::to_string(l) + "b");
-    lay.enc_ch.push_back(widths[l]);
-    in = widths[l];
+    lay.enc_in.push_back(mid);
+    lay.enc_ch.push_back(w);
+    in = w;
   }
-  for (int l = static_cast<int>(widths.size()) - 2; l >= 0; --l) {
-    for (const char* s : {"a", "b"}) {
-      lay.dec_names.push_back("dec" + std::to_string(l) + s);
-      lay.dec_ch.push_back(widths[static_cast<size_t>(l)]);
+  int64_t up = in;  // channels of the features coming up from below
+  for (int l = static_cast<int>(L) - 2; l >= 0; --l) {
+    const auto lu = static_cast<size_t>(l);
+    const std::string n = "dec" + std::to_string(l);
+    if (half_mid) {
+      lay.dec_names.push_back(n + "a");
+      lay.dec_in.push_back(2 * widths[lu]);
+      lay.dec_ch.push_back(widths[lu]);
+      lay.dec_names.push_back(n + "b");
+      lay.dec_in.push_back(widths[lu]);
+      lay.dec_ch.push_back(widths[lu]);
+      up = widths[lu];
+    } else {
+      const int64_t cat = widths[lu] + up;
+      const int64_t mid = std::max<int64_t>(1, cat / 2);
+      const int64_t out = l > 0 ? widths[lu - 1] : widths[0];
+      lay.dec_names.push_back(n + "a");
+      lay.dec_in.push_back(cat);
+      lay.dec_ch.push_back(mid);
+      lay.dec_names.push_back(n + "b");
+      lay.dec_in.push_back(mid);
+      lay.dec_ch.push_back(out);
+      up = out;
     }
   }
+  lay.out_ch = up;
   return lay;
 }
 
@@ -222,23 +264,22 @@ torch::Tensor norm_act(const torch::Tensor& x, int64_t groups, const torch::Tens
 // The shared convolutions of the U-Net (no norm affine of its own).
 class UNetCoreImpl : public torch::nn::Module {
  public:
-  UNetCoreImpl(int64_t in_ch, std::vector<int64_t> widths, int64_t groups)
-      : widths_(std::move(widths)), groups_(groups), layout_(make_layout(in_ch, widths_)) {
-    int64_t in = in_ch;
+  UNetCoreImpl(int64_t in_ch, std::vector<int64_t> widths, int64_t groups, bool half_mid)
+      : widths_(std::move(widths)), groups_(groups), layout_(make_layout(in_ch, widths_, half_mid)) {
     for (size_t l = 0; l < widths_.size(); ++l) {
-      const int64_t mid = layout_.enc_ch[2 * l];
-      enc_a_.push_back(register_module("enc" + std::to_string(l) + "a", conv3(in, mid)));
-      enc_b_.push_back(register_module("enc" + std::to_string(l) + "b", conv3(mid, widths_[l])));
-      in = widths_[l];
+      enc_a_.push_back(register_module("enc" + std::to_string(l) + "a", conv3(layout_.enc_in[2 * l], layout_.enc_ch[2 * l])));
+      enc_b_.push_back(
+          register_module("enc" + std::to_string(l) + "b", conv3(layout_.enc_in[2 * l + 1], layout_.enc_ch[2 * l + 1])));
     }
-    for (int l = static_cast<int>(widths_.size()) - 2; l >= 0; --l) {
+    for (int l = static_cast<int>(widths_.size()) - 2, i = 0; l >= 0; --l, ++i) {
       const auto lu = static_cast<size_t>(l);
+      const auto iu = static_cast<size_t>(i);
       const std::string n = "dec" + std::to_string(l);
-      dec_r_.push_back(register_module(n + "r", conv1(widths_[lu + 1], widths_[lu])));
-      dec_a_.push_back(register_module(n + "a", conv3(2 * widths_[lu], widths_[lu])));
-      dec_b_.push_back(register_module(n + "b", conv3(widths_[lu], widths_[lu])));
+      if (layout_.legacy) dec_r_.push_back(register_module(n + "r", conv1(widths_[lu + 1], widths_[lu])));
+      dec_a_.push_back(register_module(n + "a", conv3(layout_.dec_in[2 * iu], layout_.dec_ch[2 * iu])));
+      dec_b_.push_back(register_module(n + "b", conv3(layout_.dec_in[2 * iu + 1], layout_.dec_ch[2 * iu + 1])));
     }
-    head_ = register_module("head", conv1(widths_[0], 3));
+    head_ = register_module("head", conv1(layout_.out_ch, 3));
     // Initialisation: He (fan-out, ReLU) normal for the 3x3x3 and 1x1x1 convolutions with zero bias
     // (as nnU-Net does); the head keeps LibTorch's default weights and gets a prior-probability bias
     // (sigmoid = 0.05: tumour is a small part of a patch), which speeds up early Dice training.
@@ -269,7 +310,7 @@ class UNetCoreImpl : public torch::nn::Module {
     for (size_t i = 0; i < dec_a_.size(); ++i) {
       const size_t l = widths_.size() - 2 - i;
       const auto& skip = feats[l];
-      y = dec_r_[i]->forward(y);
+      if (layout_.legacy) y = dec_r_[i]->forward(y);
       y = F::interpolate(y, F::InterpolateFuncOptions()
                                 .size(std::vector<int64_t>{skip.size(2), skip.size(3), skip.size(4)})
                                 .mode(torch::kTrilinear)
@@ -359,7 +400,7 @@ class DSNetImpl : public SegModelImpl {
  public:
   explicit DSNetImpl(NetConfig cfg) : SegModelImpl(std::move(cfg)) {
     const int64_t in_ch = cfg_.modality_stem ? cfg_.widths[0] : 1;
-    unet_ = register_module("unet", UNetCore(in_ch, cfg_.widths, cfg_.groups));
+    unet_ = register_module("unet", UNetCore(in_ch, cfg_.widths, cfg_.groups, cfg_.half_mid));
     const bool feature = cfg_.fusion == Fusion::Feature;
     for (int m : subset_modalities(cfg_.modalities))
       mods_[static_cast<size_t>(m)] = register_module(
@@ -432,7 +473,7 @@ class DSNetImpl : public SegModelImpl {
 class VanillaNetImpl : public SegModelImpl {
  public:
   explicit VanillaNetImpl(NetConfig cfg) : SegModelImpl(std::move(cfg)) {
-    unet_ = register_module("unet", UNetCore(kNumModalities, cfg_.widths, cfg_.groups));
+    unet_ = register_module("unet", UNetCore(kNumModalities, cfg_.widths, cfg_.groups, cfg_.half_mid));
     gn_ = register_module("gn", AffineSet(unet_->layout(), true, true, 0));
   }
   std::vector<torch::Tensor> forward_subsets(const std::array<torch::Tensor, kNumModalities>& x,
@@ -462,8 +503,8 @@ class VanillaNetImpl : public SegModelImpl {
 // ---------------------------------------------------------------------------------------------
 class PlainNetImpl : public torch::nn::Module {
  public:
-  PlainNetImpl(const std::vector<int64_t>& widths, int64_t groups) {
-    unet = register_module("unet", UNetCore(1, widths, groups));
+  PlainNetImpl(const std::vector<int64_t>& widths, int64_t groups, bool half_mid) {
+    unet = register_module("unet", UNetCore(1, widths, groups, half_mid));
     gn = register_module("gn", AffineSet(unet->layout(), true, true, 0));
   }
   torch::Tensor forward(const torch::Tensor& x) { return unet->decode(unet->encode(x, *gn), *gn); }
@@ -477,7 +518,7 @@ class UnimodalNetImpl : public SegModelImpl {
   explicit UnimodalNetImpl(NetConfig cfg) : SegModelImpl(std::move(cfg)) {
     for (int m : subset_modalities(cfg_.modalities))
       nets_[static_cast<size_t>(m)] =
-          register_module("net_" + std::string(modality_key(m)), PlainNet(cfg_.widths, cfg_.groups));
+          register_module("net_" + std::string(modality_key(m)), PlainNet(cfg_.widths, cfg_.groups, cfg_.half_mid));
   }
   std::vector<torch::Tensor> forward_subsets(const std::array<torch::Tensor, kNumModalities>& x,
                                              const std::vector<SubsetMask>& subsets) override {

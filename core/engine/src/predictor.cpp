@@ -85,10 +85,14 @@ std::vector<torch::Tensor> predict_subsets(SegModelImpl& model, const torch::Ten
   const auto amp = detail::amp_dtype(opt.amp ? "auto" : "none", device);
 
   try {
-    torch::NoGradGuard no_grad;
     TrainingModeGuard mode(model);
-    model.to(device);
+    model.to(device);  // outside inference mode: moved parameters must stay ordinary tensors
     if (device.is_cuda()) at::globalContext().setBenchmarkCuDNN(true);
+    std::vector<torch::Tensor> result;
+    {
+    // Inference mode: no autograd bookkeeping at all (cheaper than NoGradGuard); results are cloned
+    // below so that callers get ordinary tensors they may modify in place.
+    c10::InferenceMode inference;
 
     torch::Tensor img = image.detach().to(device, torch::kFloat);
     if (!torch::isfinite(img).all().item<bool>())
@@ -141,7 +145,6 @@ std::vector<torch::Tensor> predict_subsets(SegModelImpl& model, const torch::Ten
       if (opt.progress) opt.progress(static_cast<double>(b1) / static_cast<double>(total));
     }
 
-    std::vector<torch::Tensor> result;
     result.reserve(subsets.size());
     for (auto& a : acc) {
       a.div_(wsum);
@@ -149,6 +152,8 @@ std::vector<torch::Tensor> predict_subsets(SegModelImpl& model, const torch::Ten
           a.index({Slice(), Slice(0, dims[0]), Slice(0, dims[1]), Slice(0, dims[2])}).to(torch::kCPU).contiguous());
       a = torch::Tensor();
     }
+    }
+    for (auto& r : result) r = r.clone();  // ordinary (non-inference) tensors
     return result;
   } catch (const c10::Error& e) {
     const std::string what = e.what_without_backtrace();

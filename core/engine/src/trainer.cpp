@@ -19,7 +19,10 @@
 #include "gmd/common/fs_util.hpp"
 #include "gmd/engine/loss.hpp"
 #include "gmd/engine/model_io.hpp"
+#include "gmd/engine/patches.hpp"
 #include "gmd/engine/predictor.hpp"
+#include "gmd/engine/random.hpp"
+#include "gmd/engine/threads.hpp"
 
 namespace gmd::engine {
 namespace fs = std::filesystem;
@@ -33,26 +36,9 @@ constexpr int64_t kLogEvery = 10;
 constexpr int64_t kPerSubsetValVoxels = int64_t{128} * 128 * 128;  // per-subset validation dice up to this size
 constexpr double kValOverlap = 0.25;
 
-enum RngTag : uint32_t { kTagBatch = 1, kTagSubsets = 2, kTagGmd = 3 };
-
-// All randomness of a step derives from (seed, step, purpose): resuming at any step is bit-exact.
-std::mt19937_64 step_rng(uint64_t seed, int64_t step, uint32_t tag) {
-  const auto s = static_cast<uint64_t>(step);
-  std::seed_seq seq{static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32), static_cast<uint32_t>(s),
-                    static_cast<uint32_t>(s >> 32), tag};
-  return std::mt19937_64(seq);
-}
-
 std::string first_line(const std::string& s) {
   const auto nl = s.find('\n');
   return nl == std::string::npos ? s : s.substr(0, nl);
-}
-
-double uniform(std::mt19937_64& rng, double lo, double hi) {
-  return std::uniform_real_distribution<double>(lo, hi)(rng);
-}
-int64_t uniform_int(std::mt19937_64& rng, int64_t lo, int64_t hi) {  // inclusive
-  return std::uniform_int_distribution<int64_t>(lo, hi)(rng);
 }
 
 nlohmann::json matrix_json(const torch::Tensor& t) {
@@ -140,131 +126,9 @@ struct LossScaler {
   }
 };
 
-struct Batch {
-  torch::Tensor image;   // (B,4,p,p,p) float
-  torch::Tensor target;  // (B,3,p,p,p) float
-  SubsetMask available = 0;
-  std::vector<std::string> ids;
-};
-
-class PatchSampler {
- public:
-  PatchSampler(const TrainConfig& cfg, const std::vector<Sample>& set)
-      : cfg_(cfg), set_(set), fg_(set.size()), fg_done_(set.size(), false) {}
-
-  Batch draw(int64_t step) {
-    auto rng = step_rng(cfg_.seed, step, kTagBatch);
-    const int64_t mult = cfg_.net.multiple();
-    std::vector<size_t> items;
-    for (int64_t b = 0; b < cfg_.batch; ++b)
-      items.push_back(static_cast<size_t>(uniform_int(rng, 0, static_cast<int64_t>(set_.size()) - 1)));
-    // A batch trains on the modalities all its cases share.
-    SubsetMask avail = kFullMask & cfg_.net.modalities;
-    for (size_t i : items) avail &= set_[i].present;
-    if (avail == 0) {
-      items.resize(1);
-      avail = static_cast<SubsetMask>(set_[items[0]].present & cfg_.net.modalities);
-    }
-    std::array<int64_t, 3> p{};
-    for (int a = 0; a < 3; ++a) {
-      p[a] = cfg_.patch;
-      for (size_t i : items) {
-        const int64_t dim = set_[i].image.size(a + 1);
-        p[a] = std::min(p[a], (dim + mult - 1) / mult * mult);
-      }
-    }
-    Batch out;
-    out.available = avail;
-    std::vector<torch::Tensor> imgs, tgts;
-    for (size_t i : items) {
-      auto [img, tgt] = crop(i, p, avail, rng);
-      imgs.push_back(img);
-      tgts.push_back(tgt);
-      out.ids.push_back(set_[i].id);
-    }
-    out.image = torch::stack(imgs);
-    out.target = torch::stack(tgts);
-    return out;
-  }
-
- private:
-  const torch::Tensor& fg_voxels(size_t i) {
-    if (!fg_done_[i]) {
-      fg_[i] = torch::nonzero(set_[i].target[0].reshape({-1}).to(torch::kCPU) != 0).reshape({-1});
-      fg_done_[i] = true;
-    }
-    return fg_[i];
-  }
-
-  std::pair<torch::Tensor, torch::Tensor> crop(size_t i, const std::array<int64_t, 3>& p, SubsetMask avail,
-                                               std::mt19937_64& rng) {
-    const Sample& s = set_[i];
-    const int64_t dims[3] = {s.image.size(1), s.image.size(2), s.image.size(3)};
-    // Draw every random number unconditionally, in a fixed order.
-    const double u_fg = uniform(rng, 0.0, 1.0);
-    const double u_vox = uniform(rng, 0.0, 1.0);
-    int64_t c[3];
-    for (int a = 0; a < 3; ++a) c[a] = uniform_int(rng, 0, dims[a] - 1);
-    bool flip[3];
-    for (bool& f : flip) f = uniform(rng, 0.0, 1.0) < 0.5;
-    double scale[kNumModalities], shift[kNumModalities];
-    for (int m = 0; m < kNumModalities; ++m) {
-      scale[m] = uniform(rng, 0.9, 1.1);
-      shift[m] = uniform(rng, -0.1, 0.1);
-    }
-    if (u_fg < cfg_.fg_prob) {
-      const torch::Tensor& fg = fg_voxels(i);
-      if (fg.numel() > 0) {
-        auto idx = std::min<int64_t>(fg.numel() - 1, static_cast<int64_t>(u_vox * static_cast<double>(fg.numel())));
-        int64_t flat = fg[idx].item<int64_t>();
-        c[2] = flat % dims[2];
-        flat /= dims[2];
-        c[1] = flat % dims[1];
-        c[0] = flat / dims[1];
-      }
-    }
-    int64_t st[3], en[3];
-    for (int a = 0; a < 3; ++a) {
-      st[a] = std::clamp<int64_t>(c[a] - p[a] / 2, 0, std::max<int64_t>(0, dims[a] - p[a]));
-      en[a] = std::min(dims[a], st[a] + p[a]);
-    }
-    const auto idx = std::vector<torch::indexing::TensorIndex>{Slice(), Slice(st[0], en[0]), Slice(st[1], en[1]),
-                                                               Slice(st[2], en[2])};
-    torch::Tensor img = s.image.index(idx).to(torch::kCPU, torch::kFloat).clone();
-    torch::Tensor tgt = s.target.index(idx).to(torch::kCPU, torch::kFloat);
-    if (en[0] - st[0] < p[0] || en[1] - st[1] < p[1] || en[2] - st[2] < p[2]) {
-      const std::vector<int64_t> pad{0, p[2] - (en[2] - st[2]), 0, p[1] - (en[1] - st[1]), 0, p[0] - (en[0] - st[0])};
-      img = torch::constant_pad_nd(img, pad, 0.0);
-      tgt = torch::constant_pad_nd(tgt, pad, 0.0);
-    }
-    for (int m = 0; m < kNumModalities; ++m) {
-      if (!subset_has(avail, m)) {
-        img[m].zero_();
-        continue;
-      }
-      torch::Tensor ch = img[m];
-      // Intensity jitter inside the brain only (the background stays exactly 0, as at inference).
-      ch.copy_(torch::where(ch != 0, ch * scale[m] + shift[m], ch));
-    }
-    std::vector<int64_t> fdims;
-    for (int a = 0; a < 3; ++a)
-      if (flip[a]) fdims.push_back(a + 1);
-    if (!fdims.empty()) {
-      img = img.flip(fdims);
-      tgt = tgt.flip(fdims);
-    }
-    return {img.contiguous(), tgt.contiguous()};
-  }
-
-  const TrainConfig& cfg_;
-  const std::vector<Sample>& set_;
-  std::vector<torch::Tensor> fg_;
-  std::vector<bool> fg_done_;
-};
-
 // Uniform non-empty proper subset of `avail` (the kept modalities of vanilla modality dropout).
 SubsetMask dropout_keep(SubsetMask avail, std::mt19937_64& rng, double prob) {
-  const double u = uniform(rng, 0.0, 1.0);
+  const double u = uniform01(rng);
   std::vector<SubsetMask> proper;
   for (SubsetMask s : subsets_within(avail))
     if (s != avail) proper.push_back(s);
@@ -512,6 +376,7 @@ void train(const TrainConfig& cfg, const std::vector<Sample>& train_set, const s
                {"subset_names", names},
                {"parameters", parameter_count(model)},
                {"device", device.str()},
+               {"threads", current_threads()},
                {"amp", amp ? (*amp == at::kHalf ? "fp16" : "bf16") : "none"},
                {"train_cases", train_set.size()},
                {"val_cases", val_set.size()}});
@@ -540,14 +405,16 @@ void train(const TrainConfig& cfg, const std::vector<Sample>& train_set, const s
     last_ckpt_step = s;
   };
   if (step == 0)
-    spdlog::info("training {} ({} parameters) on {} for {} steps, patch {}, batch {}", method_name(method),
-                 parameter_count(model), device.str(), cfg.steps, cfg.patch, cfg.batch);
+    spdlog::info("training {} ({} parameters) on {} ({} threads) for {} steps, patch {}, batch {}",
+                 method_name(method), parameter_count(model), device.str(), current_threads(), cfg.steps, cfg.patch,
+                 cfg.batch);
 
   bool stopped = false;
   try {
     while (step < cfg.steps) {
       const auto t0 = Clock::now();
       const Batch batch = patches.draw(step);
+      const double data_time = std::chrono::duration<double>(Clock::now() - t0).count();
       const torch::Tensor x_all = batch.image.to(device);
       const torch::Tensor target = batch.target.to(device);
 
@@ -658,6 +525,7 @@ void train(const TrainConfig& cfg, const std::vector<Sample>& train_set, const s
       rec["subsets"] = names;
       rec["lr"] = lr;
       rec["time_s"] = step_time;
+      rec["data_s"] = data_time;
       rec["elapsed_s"] = elapsed();
       if (!gmd_json.is_null()) rec["gmd"] = gmd_json;
       log.write(rec);

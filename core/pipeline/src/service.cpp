@@ -18,10 +18,14 @@
 #include "gmd/io/preprocess.hpp"
 #include "gmd/pipeline/dataset.hpp"
 #include "pipeline_internal.hpp"
+#include "gmd/engine/threads.hpp"
 #include "resample.hpp"
 
 namespace gmd::pipeline {
 namespace fs = std::filesystem;
+
+int set_threads(int n) { return engine::set_threads(n); }
+int available_cores() { return engine::available_cores(); }
 
 // ---------------------------------------------------------------- Model
 Model Model::load(const fs::path& run_or_file) {

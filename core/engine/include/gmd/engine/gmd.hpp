@@ -11,14 +11,16 @@
 namespace gmd::engine {
 
 enum class GmdProjection {
-  Simultaneous,  // G'_i = G_i - sum_{j: cos_ij<0} (G_i.G_j/|G_j|^2) G_j, against the ORIGINAL gradients
-  Sequential     // PCGrad style: G'_i projected in a random order against the originals, using the
-                 // current G'_i (project only while G'_i.G_j < 0)
+  Simultaneous,  // G'_i = G_i - sum_{j: cos_ij<0} (G_i.G_j/|G_j|^2) G_j, against the ORIGINAL gradients.
+                 // Option only: for k >= 3 it can remove a weak subset's opposing component twice and
+                 // amplify the dominant direction (G_i=(-1,1), G_a=(1,0), G_b=(1,0.01): sum (2,2)).
+  Sequential     // Default. PCGrad style: G'_i projected in a seeded random order against the originals,
+                 // using the current G'_i (project only while G'_i.G_j < 0); the example above gives (1,2)
 };
 enum class GmdCombine { Sum, Mean };
 
 struct GmdOptions {
-  GmdProjection projection = GmdProjection::Simultaneous;
+  GmdProjection projection = GmdProjection::Sequential;  // the default (PCGrad / the public code)
   GmdCombine combine = GmdCombine::Sum;
 };
 

@@ -25,6 +25,10 @@ struct NetConfig {
   Fusion fusion = Fusion::Logit; // DS only: mean of output logits (default) or of encoder features
   bool modality_stem = false;    // DS only: a per-modality 3x3x3 conv stem before the shared backbone
   SubsetMask modalities = kFullMask;  // modalities the model was built for
+  // Encoder double conv: false (default) in->w->w at every level, as the paper's U-Net (1->16->16 at
+  // level 0); true = the legacy layout in->max(w/2,in)->w of models made before 2026-12 (JSON "block":
+  // "half"; model files without a "block" key are legacy).
+  bool half_mid = false;
   int64_t multiple() const { return int64_t{1} << (widths.size() - 1); }  // input size multiple
   nlohmann::json to_json() const;
   static NetConfig from_json(const nlohmann::json& j);  // throws gmd::InputError on bad content

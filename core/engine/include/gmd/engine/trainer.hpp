@@ -25,8 +25,9 @@ struct TrainConfig {
   double lr = 8e-4;
   std::string lr_schedule = "poly";  // poly: lr * (1 - step/steps)^0.9 (nnU-Net style) | constant
   double weight_decay = 1e-5;
-  double bce_weight = 0.0;
-  double fg_prob = 0.67;          // probability that a patch is centred on a tumour voxel
+  double bce_weight = 1.0;        // Dice + BCE (0 = the paper's Dice only: no gradient on empty regions)
+  double fg_prob = 0.67;          // probability of a class-balanced patch: a tumour class present in the
+                                  // case (NCR, ED, ET), uniformly, then a voxel of it; else a random patch
   double modality_dropout = 0.5;  // vanilla: probability per step of zero-filling a random subset of inputs
   uint64_t seed = 1;
   std::string device = "auto";    // auto|cpu|cuda

@@ -17,6 +17,12 @@
 
 namespace gmd::pipeline {
 
+// LibTorch's CPU threads for this process: n > 0 exactly n, n <= 0 the cores this process may use
+// (sched_getaffinity). Returns the count in effect. Call before segmenting/training.
+int set_threads(int n);
+// The cores this process may use.
+int available_cores();
+
 struct Progress {
   std::function<void(const std::string& stage, double fraction)> report;  // may be empty
   std::function<bool()> cancelled;  // may be empty; when true the operation throws gmd::Cancelled
