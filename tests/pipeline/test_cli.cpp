@@ -9,6 +9,8 @@
 #include <sstream>
 #include <string>
 
+#include <sched.h>
+
 #include "gmd/io/case.hpp"
 #include "gmd/io/labels.hpp"
 #include "gmd/io/nifti.hpp"
@@ -135,6 +137,36 @@ TEST_F(CliTest, InfoPrintsCard) {
   ASSERT_EQ(r.rc, 0) << r.out;
   EXPECT_NE(r.out.find("ds-gmd"), std::string::npos);
   EXPECT_NE(r.out.find("FLAIR+T1+T1ce+T2"), std::string::npos);
+}
+
+// The thread count LibTorch runs with, from a run's metrics.jsonl config record.
+int recorded_threads(const fs::path& run) {
+  std::ifstream m(run / "metrics.jsonl");
+  std::string line;
+  while (std::getline(m, line)) {
+    const auto j = nlohmann::json::parse(line);
+    if (j.value("type", "") == "config") return j.value("threads", -1);
+  }
+  return -1;
+}
+
+TEST_F(CliTest, ThreadsOptionIsHonoured) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  ASSERT_EQ(sched_getaffinity(0, sizeof(set), &set), 0);
+  const int cores = CPU_COUNT(&set);
+  // Default: every core this process may use (LibTorch's own default on our VMs is 1).
+  EXPECT_EQ(recorded_threads(run_dir), cores);
+  const fs::path r1 = root / "run_threads1";
+  auto r = run("train --data " + data.string() + " --method ds --out " + r1.string() +
+               " --steps 1 --patch 32 --widths 4,8 --val-cases 1 --val-every 0 --device cpu --threads 1");
+  ASSERT_EQ(r.rc, 0) << r.out;
+  EXPECT_EQ(recorded_threads(r1), 1);
+  EXPECT_NE(r.out.find("1 CPU threads"), std::string::npos) << r.out;
+  r = run("segment --case " + first_case().string() + " --model " + run_dir.string() + " --threads -2 --out " +
+          (root / "t.nii.gz").string());
+  EXPECT_EQ(r.rc, 2) << r.out;
+  EXPECT_NE(r.out.find("--threads"), std::string::npos) << r.out;
 }
 
 TEST_F(CliTest, ResumeContinuesFromCheckpoint) {
