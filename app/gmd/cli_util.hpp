@@ -10,7 +10,6 @@
 
 namespace gmd::cli {
 
-// "" or "default" -> the bundled default model.
 // --threads N for commands that run LibTorch (0 = the cores this process may use).
 inline void add_threads_option(CLI::App* cmd, int& threads) {
   cmd->add_option("--threads", threads, "CPU threads for LibTorch (0 = all cores this process may use)")
@@ -18,6 +17,7 @@ inline void add_threads_option(CLI::App* cmd, int& threads) {
       ->check(CLI::NonNegativeNumber);
 }
 
+// "" or "default" -> the bundled default model.
 inline pipeline::Model load_model_arg(const std::string& arg) {
   if (arg.empty() || arg == "default") return pipeline::Model::load(pipeline::Model::default_path());
   return pipeline::Model::load(arg);

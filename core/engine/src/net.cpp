@@ -4,9 +4,10 @@
 //   encoder level l (l = 0..L-1, L = widths.size()): [max-pool 2 if l > 0], conv3 in->w_l, norm, ReLU,
 //     conv3 w_l->w_l, norm, ReLU (the paper's U-Net; legacy models, NetConfig::half_mid, used
 //     in->max(w_l/2, in)->w_l, which starves level 0: 1->4->8 with widths 8..64);
-//   decoder level l (l = L-2..0): 1x1x1 conv w_{l+1}->w_l, trilinear upsample to the skip's size (the two
-//     commute; reducing first is cheaper), concat [skip, up] (2 w_l channels), conv3 2w_l->w_l, norm, ReLU,
-//     conv3 w_l->w_l, norm, ReLU;
+//   the deepest level runs at w_{L-1}/2; decoder level l (l = L-2..0): trilinear upsample to the skip's
+//     size, concat [skip, up], conv3 -> half the concatenated channels, norm, ReLU, conv3 -> w_{l-1} (w_0 at
+//     level 0), norm, ReLU (see make_layout; the legacy decoder had a 1x1x1 reduction w_{l+1}->w_l first,
+//     then 2w_l->w_l->w_l);
 //   head: 1x1x1 conv w_0->3 (WT, TC, ET logits).
 // Convolutions carry a bias. The norm is GroupNorm (groups reduced to a divisor of the width) computed
 // by F::group_norm with an affine (gamma, beta) chosen per call: that is how DS gets modality-specific
@@ -15,7 +16,7 @@
 // legacy block ("half") gave 3,583,619.
 //
 // Parameter names (stable, used by checkpoints):
-//   DS:       unet.enc0a.weight ... unet.dec0r.weight ... unet.head.weight   (shared)
+//   DS:       unet.enc0a.weight ... unet.dec0a.weight ... unet.head.weight   (shared; legacy: + unet.dec0r.*)
 //             mod_<key>.enc0a_gamma / _beta, mod_<key>.dec0a_gamma ...       (specific to modality <key>)
 //             mod_<key>.stem.weight, mod_<key>.stem_gamma ...                 (modality_stem only)
 //             fused.dec0a_gamma ...                                           (Fusion::Feature only, shared)
@@ -172,7 +173,7 @@ torch::nn::Conv3d conv1(int64_t in, int64_t out) {
 //   block "double" (default, the paper's U-Net): encoder level l: in->w_l->w_l, except the deepest level,
 //     which runs at b = w_{L-1}/2 (in->b->b) so that the upsampled features match the skip they are
 //     concatenated with; decoder level l: concat [skip w_l, up u] -> conv (w_l+u)->m, m = (w_l+u)/2,
-//     -> conv m->o, o = w_{l-1} (w_0 at level 0); no 1x1 reduction. Widths 16..256: 3.24 M parameters.
+//     -> conv m->o, o = w_{l-1} (w_0 at level 0); no 1x1 reduction. Widths 16..256: 3.24 M shared parameters.
 //   block "half" (legacy): encoder in->max(w_l/2,in)->w_l; decoder 1x1 w_{l+1}->w_l, concat 2w_l -> w_l -> w_l.
 struct Layout {
   bool legacy = false;

@@ -90,68 +90,68 @@ std::vector<torch::Tensor> predict_subsets(SegModelImpl& model, const torch::Ten
     if (device.is_cuda()) at::globalContext().setBenchmarkCuDNN(true);
     std::vector<torch::Tensor> result;
     {
-    // Inference mode: no autograd bookkeeping at all (cheaper than NoGradGuard); results are cloned
-    // below so that callers get ordinary tensors they may modify in place.
-    c10::InferenceMode inference;
+      // Inference mode: no autograd bookkeeping at all (cheaper than NoGradGuard); results are cloned
+      // below so that callers get ordinary tensors they may modify in place.
+      c10::InferenceMode inference;
 
-    torch::Tensor img = image.detach().to(device, torch::kFloat);
-    if (!torch::isfinite(img).all().item<bool>())
-      throw InputError("predict: the image contains NaN or infinite values");
-    if (padded[0] != dims[0] || padded[1] != dims[1] || padded[2] != dims[2])
-      img = torch::constant_pad_nd(img, {0, padded[2] - dims[2], 0, padded[1] - dims[1], 0, padded[0] - dims[0]}, 0.0);
+      torch::Tensor img = image.detach().to(device, torch::kFloat);
+      if (!torch::isfinite(img).all().item<bool>())
+        throw InputError("predict: the image contains NaN or infinite values");
+      if (padded[0] != dims[0] || padded[1] != dims[1] || padded[2] != dims[2])
+        img = torch::constant_pad_nd(img, {0, padded[2] - dims[2], 0, padded[1] - dims[1], 0, padded[0] - dims[0]}, 0.0);
 
-    const auto fopt = torch::TensorOptions().dtype(torch::kFloat).device(device);
-    torch::Tensor weight;
-    if (opt.gaussian) {
-      weight = (gaussian_1d(win[0]).view({-1, 1, 1}) * gaussian_1d(win[1]).view({1, -1, 1}) *
-                gaussian_1d(win[2]).view({1, 1, -1}))
-                   .to(fopt)
-                   .unsqueeze(0);
-    } else {
-      weight = torch::ones({1, win[0], win[1], win[2]}, fopt);
-    }
-    std::vector<torch::Tensor> acc;
-    acc.reserve(subsets.size());
-    for (size_t j = 0; j < subsets.size(); ++j) acc.push_back(torch::zeros({3, padded[0], padded[1], padded[2]}, fopt));
-    torch::Tensor wsum = torch::zeros({1, padded[0], padded[1], padded[2]}, fopt);
-
-    const auto total = static_cast<int64_t>(windows.size());
-    for (int64_t b0 = 0; b0 < total; b0 += batch) {
-      if (opt.cancelled && opt.cancelled()) throw Cancelled();
-      const int64_t b1 = std::min(total, b0 + batch);
-      std::vector<torch::Tensor> crops;
-      for (int64_t i = b0; i < b1; ++i) {
-        const auto& w = windows[static_cast<size_t>(i)];
-        crops.push_back(
-            img.index({Slice(), Slice(w[0], w[0] + win[0]), Slice(w[1], w[1] + win[1]), Slice(w[2], w[2] + win[2])}));
+      const auto fopt = torch::TensorOptions().dtype(torch::kFloat).device(device);
+      torch::Tensor weight;
+      if (opt.gaussian) {
+        weight = (gaussian_1d(win[0]).view({-1, 1, 1}) * gaussian_1d(win[1]).view({1, -1, 1}) *
+                  gaussian_1d(win[2]).view({1, 1, -1}))
+                     .to(fopt)
+                     .unsqueeze(0);
+      } else {
+        weight = torch::ones({1, win[0], win[1], win[2]}, fopt);
       }
-      const torch::Tensor x = torch::stack(crops).contiguous();
-      std::vector<torch::Tensor> outs;
-      {
-        detail::AutocastGuard autocast(amp);
-        outs = model.forward_subsets(split_modalities(x, needed), subsets);
-      }
-      if (outs.size() != subsets.size()) throw std::logic_error("forward_subsets returned a wrong number of outputs");
-      for (int64_t i = b0; i < b1; ++i) {
-        const auto& w = windows[static_cast<size_t>(i)];
-        const auto region = std::vector<torch::indexing::TensorIndex>{
-            Slice(), Slice(w[0], w[0] + win[0]), Slice(w[1], w[1] + win[1]), Slice(w[2], w[2] + win[2])};
-        for (size_t j = 0; j < subsets.size(); ++j) {
-          torch::Tensor probs = torch::sigmoid(outs[j][i - b0].to(torch::kFloat));
-          acc[j].index(region).add_(probs * weight);
+      std::vector<torch::Tensor> acc;
+      acc.reserve(subsets.size());
+      for (size_t j = 0; j < subsets.size(); ++j) acc.push_back(torch::zeros({3, padded[0], padded[1], padded[2]}, fopt));
+      torch::Tensor wsum = torch::zeros({1, padded[0], padded[1], padded[2]}, fopt);
+
+      const auto total = static_cast<int64_t>(windows.size());
+      for (int64_t b0 = 0; b0 < total; b0 += batch) {
+        if (opt.cancelled && opt.cancelled()) throw Cancelled();
+        const int64_t b1 = std::min(total, b0 + batch);
+        std::vector<torch::Tensor> crops;
+        for (int64_t i = b0; i < b1; ++i) {
+          const auto& w = windows[static_cast<size_t>(i)];
+          crops.push_back(
+              img.index({Slice(), Slice(w[0], w[0] + win[0]), Slice(w[1], w[1] + win[1]), Slice(w[2], w[2] + win[2])}));
         }
-        wsum.index(region).add_(weight);
+        const torch::Tensor x = torch::stack(crops).contiguous();
+        std::vector<torch::Tensor> outs;
+        {
+          detail::AutocastGuard autocast(amp);
+          outs = model.forward_subsets(split_modalities(x, needed), subsets);
+        }
+        if (outs.size() != subsets.size()) throw std::logic_error("forward_subsets returned a wrong number of outputs");
+        for (int64_t i = b0; i < b1; ++i) {
+          const auto& w = windows[static_cast<size_t>(i)];
+          const auto region = std::vector<torch::indexing::TensorIndex>{
+              Slice(), Slice(w[0], w[0] + win[0]), Slice(w[1], w[1] + win[1]), Slice(w[2], w[2] + win[2])};
+          for (size_t j = 0; j < subsets.size(); ++j) {
+            torch::Tensor probs = torch::sigmoid(outs[j][i - b0].to(torch::kFloat));
+            acc[j].index(region).add_(probs * weight);
+          }
+          wsum.index(region).add_(weight);
+        }
+        if (opt.progress) opt.progress(static_cast<double>(b1) / static_cast<double>(total));
       }
-      if (opt.progress) opt.progress(static_cast<double>(b1) / static_cast<double>(total));
-    }
 
-    result.reserve(subsets.size());
-    for (auto& a : acc) {
-      a.div_(wsum);
-      result.push_back(
-          a.index({Slice(), Slice(0, dims[0]), Slice(0, dims[1]), Slice(0, dims[2])}).to(torch::kCPU).contiguous());
-      a = torch::Tensor();
-    }
+      result.reserve(subsets.size());
+      for (auto& a : acc) {
+        a.div_(wsum);
+        result.push_back(
+            a.index({Slice(), Slice(0, dims[0]), Slice(0, dims[1]), Slice(0, dims[2])}).to(torch::kCPU).contiguous());
+        a = torch::Tensor();
+      }
     }
     for (auto& r : result) r = r.clone();  // ordinary (non-inference) tensors
     return result;

@@ -25,9 +25,9 @@ struct NetConfig {
   Fusion fusion = Fusion::Logit; // DS only: mean of output logits (default) or of encoder features
   bool modality_stem = false;    // DS only: a per-modality 3x3x3 conv stem before the shared backbone
   SubsetMask modalities = kFullMask;  // modalities the model was built for
-  // Encoder double conv: false (default) in->w->w at every level, as the paper's U-Net (1->16->16 at
-  // level 0); true = the legacy layout in->max(w/2,in)->w of models made before 2026-12 (JSON "block":
-  // "half"; model files without a "block" key are legacy).
+  // U-Net block: false (default) = the paper's U-Net (encoder in->w->w, 1->16->16 at level 0; bottleneck
+  // at w/2; decoder without 1x1 reduction); true = the legacy block of models made before 2026-12 (encoder
+  // in->max(w/2,in)->w, 1x1 reduction in the decoder; JSON "block": "half"; files without "block" are legacy).
   bool half_mid = false;
   int64_t multiple() const { return int64_t{1} << (widths.size() - 1); }  // input size multiple
   nlohmann::json to_json() const;

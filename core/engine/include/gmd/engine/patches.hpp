@@ -32,7 +32,7 @@ class PatchSampler {
   // TC without ET, ED = WT without TC, ET), then a voxel of that class uniformly, as the patch centre;
   // otherwise a centre uniformly in the volume. Thread-safe once prepare() has run.
   Batch draw(int64_t step) const;
-  // Builds the per-case voxel lists (also done lazily by the constructor; explicit for clarity).
+  // Builds the per-case voxel lists; the constructor already calls it (a no-op when they exist).
   void prepare();
 
  private:
