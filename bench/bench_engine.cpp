@@ -21,20 +21,12 @@
 #include <string>
 #include <vector>
 
-#if __has_include(<ATen/cuda/CUDAConfig.h>)
-#include <ATen/cuda/CUDAConfig.h>
-#endif
-#if defined(AT_CUDA_ENABLED)
-#if AT_CUDA_ENABLED()
-#include <c10/cuda/CUDACachingAllocator.h>
-#define GMD_BENCH_CUDA_STATS 1
-#endif
-#endif
 
 #include <ATen/CPUGeneratorImpl.h>
 
 #include "gmd/common/error.hpp"
 #include "gmd/common/fs_util.hpp"
+#include "gmd/engine/cuda.hpp"
 #include "gmd/engine/model_io.hpp"
 #include "gmd/engine/predictor.hpp"
 #include "gmd/engine/trainer.hpp"
@@ -157,22 +149,12 @@ double maxrss_mib() {
 }
 
 void reset_gpu_peak(const torch::Device& d) {
-#ifdef GMD_BENCH_CUDA_STATS
-  if (d.is_cuda()) c10::cuda::CUDACachingAllocator::resetPeakStats(d.index() < 0 ? 0 : d.index());
-#else
-  (void)d;
-#endif
+  if (d.is_cuda()) gmd::engine::cuda::reset_peak(d.index() < 0 ? 0 : d.index());
 }
 double gpu_peak_mib(const torch::Device& d) {
-#ifdef GMD_BENCH_CUDA_STATS
-  if (d.is_cuda()) {
-    const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(d.index() < 0 ? 0 : d.index());
-    return static_cast<double>(stats.allocated_bytes[0].peak) / (1024.0 * 1024.0);  // [0] = aggregate
-  }
-#else
-  (void)d;
-#endif
-  return -1.0;
+  if (!d.is_cuda()) return -1.0;
+  const auto m = gmd::engine::cuda::memory_stats(d.index() < 0 ? 0 : d.index());
+  return m.peak_allocated < 0 ? -1.0 : static_cast<double>(m.peak_allocated) / (1024.0 * 1024.0);
 }
 void sync(const torch::Device& d) {
   if (d.is_cuda()) torch::cuda::synchronize();

@@ -6,7 +6,9 @@
 #include <CLI/CLI.hpp>
 
 #include "gmd/common/modality.hpp"
+#if GMD_CLI_FULL
 #include "gmd/pipeline/service.hpp"
+#endif
 
 namespace gmd::cli {
 
@@ -17,10 +19,12 @@ inline void add_threads_option(CLI::App* cmd, int& threads) {
       ->check(CLI::NonNegativeNumber);
 }
 
+#if GMD_CLI_FULL
 // "" or "default" -> the bundled default model.
 inline pipeline::Model load_model_arg(const std::string& arg) {
   if (arg.empty() || arg == "default") return pipeline::Model::load(pipeline::Model::default_path());
   return pipeline::Model::load(arg);
 }
+#endif
 
 }  // namespace gmd::cli

@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <csignal>
+#include <filesystem>
 #include <iostream>
 #include <sstream>
 
@@ -10,8 +11,11 @@
 #include "commands.hpp"
 #include "gmd/common/error.hpp"
 #include "gmd/engine/threads.hpp"
+#include "gmd/engine/sample.hpp"
 #include "gmd/engine/trainer.hpp"
+#if GMD_CLI_FULL
 #include "gmd/pipeline/dataset.hpp"
+#endif
 
 namespace gmd::cli {
 namespace {
@@ -49,7 +53,8 @@ void add_train(CLI::App& app) {
     bool resume = false, stem = false;
   };
   auto o = std::make_shared<Opts>();
-  cmd->add_option("--data", o->data, "Dataset folder (BraTS layout)")->required();
+  cmd->add_option("--data", o->data, "Dataset folder (BraTS layout) or a sample cache file written by `gmd cache`")
+      ->required();
   cmd->add_option("--method", o->method, "unimodal|vanilla|ds|ds-gmd")->capture_default_str();
   cmd->add_option("--out", o->out, "Run folder")->required();
   cmd->add_option("--steps", o->steps, "Training steps")->capture_default_str();
@@ -108,11 +113,43 @@ void add_train(CLI::App& app) {
       throw UsageError("--patch " + std::to_string(cfg.patch) + " must be a multiple of " +
                        std::to_string(cfg.net.multiple()) + " for " + std::to_string(cfg.net.widths.size()) + " levels");
 
-    io::PreprocessParams pp;
-    pp.multiple = std::max<int>(16, static_cast<int>(cfg.net.multiple()));
-    pipeline::DatasetInfo info;
-    pipeline::Progress progress;
-    auto samples = pipeline::load_dataset(o->data, pp, /*require_seg=*/true, &info, progress);
+    std::vector<engine::Sample> samples;
+    nlohmann::json prep, data_card;
+    if (std::filesystem::is_regular_file(o->data)) {
+      // A sample cache: already preprocessed (its meta records how); the engine reads it without ITK.
+      nlohmann::json meta;
+      samples = engine::load_samples(o->data, &meta);
+      if (samples.empty()) throw InputError(o->data + ": the sample cache holds no case");
+      for (const auto& s : samples) {
+        if (!s.target.defined())
+          throw InputError(o->data + ": case '" + s.id + "' has no segmentation (training needs one per case)");
+        for (int a = 1; a <= 3; ++a)
+          if (s.image.size(a) % cfg.net.multiple() != 0)
+            throw UsageError(o->data + ": case '" + s.id + "' is " + std::to_string(s.image.size(1)) + "x" +
+                             std::to_string(s.image.size(2)) + "x" + std::to_string(s.image.size(3)) +
+                             " voxels, not a multiple of " + std::to_string(cfg.net.multiple()) + " for " +
+                             std::to_string(cfg.net.widths.size()) + " levels: rebuild it with gmd cache --multiple " +
+                             std::to_string(cfg.net.multiple()));
+      }
+      prep = meta.value("preprocessing", nlohmann::json::object());
+      data_card = {{"cache", std::filesystem::absolute(o->data).lexically_normal().string()},
+                   {"dir", meta.value("source", std::string())}};
+    } else {
+#if GMD_CLI_FULL
+      io::PreprocessParams pp;
+      pp.multiple = std::max<int>(16, static_cast<int>(cfg.net.multiple()));
+      pipeline::DatasetInfo info;
+      pipeline::Progress progress;
+      samples = pipeline::load_dataset(o->data, pp, /*require_seg=*/true, &info, progress);
+      prep = pipeline::preprocess_to_json(pp);
+      prep["spacing"] = info.spacing;
+      data_card = {{"dir", o->data}};
+#else
+      throw UsageError("--data " + o->data +
+                       ": this gmd is the engine-only build (no ITK) and reads only sample cache files; make one "
+                       "with `gmd cache DATA FILE` on a full build");
+#endif
+    }
     int64_t n_val = o->val_cases >= 0 ? o->val_cases : static_cast<int64_t>(samples.size()) / 5;
     if (n_val >= static_cast<int64_t>(samples.size()))
       throw UsageError("--val-cases " + std::to_string(n_val) + " leaves no training case (dataset has " +
@@ -125,11 +162,11 @@ void add_train(CLI::App& app) {
     std::vector<std::string> train_ids, val_ids;
     for (const auto& s : samples) train_ids.push_back(s.id);
     for (const auto& s : val) val_ids.push_back(s.id);
-    nlohmann::json prep = pipeline::preprocess_to_json(pp);
-    prep["spacing"] = info.spacing;
+    data_card["train_cases"] = train_ids;
+    data_card["val_cases"] = val_ids;
     cfg.extra_card = {{"preprocessing", prep},
                       {"inference", {{"patch", o->infer_patch > 0 ? o->infer_patch : cfg.patch}, {"overlap", 0.5}, {"threshold", 0.5}}},
-                      {"data", {{"dir", o->data}, {"train_cases", train_ids}, {"val_cases", val_ids}}}};
+                      {"data", data_card}};
     spdlog::info("training {} on {} cases ({} validation), modalities {}, {} steps of {}^3 patches, {} CPU threads",
                  o->method, samples.size(), val.size(), subset_name(known), cfg.steps, cfg.patch, threads);
     std::signal(SIGINT, on_signal);

@@ -5,7 +5,9 @@
 
 namespace gmd::cli {
 
+// In the engine-only build (GMD_CLI_FULL=0: no ITK, e.g. a GPU machine) only `train` (from a sample cache) exists.
 void add_synth(CLI::App& app);     // cmd_synth.cpp
+void add_cache(CLI::App& app);     // cmd_cache.cpp
 void add_train(CLI::App& app);     // cmd_train.cpp
 void add_segment(CLI::App& app);   // cmd_segment.cpp
 void add_evaluate(CLI::App& app);  // cmd_evaluate.cpp

@@ -1,4 +1,5 @@
-// gmd: the GMD Studio command line (synth, train, segment, evaluate, ablate, info).
+// gmd: the GMD Studio command line (synth, cache, train, segment, evaluate, ablate, info; train alone in the
+// engine-only build).
 #include <spdlog/spdlog.h>
 
 #include <cstdlib>
@@ -25,12 +26,17 @@ int main(int argc, char** argv) {
     std::exit(found ? 0 : 1);
   }, "Report whether tcmalloc is loaded and exit");
   app.parse_complete_callback([&] { spdlog::set_level(verbose ? spdlog::level::debug : spdlog::level::info); });
+#if GMD_CLI_FULL
   gmd::cli::add_synth(app);
+  gmd::cli::add_cache(app);
+#endif
   gmd::cli::add_train(app);
+#if GMD_CLI_FULL
   gmd::cli::add_segment(app);
   gmd::cli::add_evaluate(app);
   gmd::cli::add_ablate(app);
   gmd::cli::add_info(app);
+#endif
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -148,30 +148,145 @@ TEST(ModelIO, ResolveDevice) {
   EXPECT_THROW(resolve_device("tpu"), gmd::UsageError);
 }
 
-TEST(SampleCache, RoundTripAndCorruption) {
+// A z-scored-like image: zeros outside a "brain", values of both signs inside; absent channels all zero.
+torch::Tensor brain_like(const std::vector<int64_t>& dims, gmd::SubsetMask present, uint64_t seed) {
+  torch::manual_seed(seed);
+  torch::Tensor img = torch::randn({4, dims[0], dims[1], dims[2]}) * 1.5 + 0.3;
+  img.narrow(1, 0, 1).zero_();  // first slab: background
+  for (int m = 0; m < 4; ++m)
+    if (!gmd::subset_has(present, m)) img[m].zero_();
+  return img;
+}
+
+TEST(SampleCache, RoundTripQuantisedWithinHalfStep) {
   const fs::path dir = fresh_dir("samples");
   std::vector<Sample> in(2);
   in[0].id = "case_a";
-  in[0].image = torch::randn({4, 4, 6, 8});
   in[0].present = 0b0101;
-  in[0].target = (torch::rand({3, 4, 6, 8}) > 0.5).to(torch::kUInt8);
+  in[0].image = brain_like({4, 6, 8}, in[0].present, 1);
+  in[0].image[0][1][2][3] = 9.5f;  // an outlier widens the step of channel 0 only
+  in[0].target = (torch::rand({3, 4, 6, 8}) > 0.5).to(torch::kUInt8);  // any bit pattern, nested or not
   in[1].id = "case_b";
-  in[1].image = torch::randn({4, 8, 8, 8});
   in[1].present = gmd::kFullMask;  // no target
-  save_samples(dir / "cache.pt", in);
-  const auto out = load_samples(dir / "cache.pt");
+  in[1].image = brain_like({8, 8, 8}, in[1].present, 2);
+  const nlohmann::json meta = {{"preprocessing", {{"spacing", {2.0, 2.0, 2.0}}}}, {"source", "somewhere"}};
+  const SampleCacheStats st = save_samples(dir / "cache.pt", in, meta);
+  nlohmann::json meta_back;
+  const auto out = load_samples(dir / "cache.pt", &meta_back);
+  EXPECT_EQ(meta_back, meta);
   ASSERT_EQ(out.size(), 2u);
   EXPECT_EQ(out[0].id, "case_a");
   EXPECT_EQ(out[0].present, 0b0101);
-  EXPECT_TRUE(torch::equal(out[0].image, in[0].image));
-  EXPECT_TRUE(torch::equal(out[0].target, in[0].target));
+  EXPECT_TRUE(torch::equal(out[0].target, in[0].target));  // regions are lossless
   EXPECT_EQ(out[1].id, "case_b");
   EXPECT_FALSE(out[1].target.defined());
-  EXPECT_TRUE(torch::equal(out[1].image, in[1].image));
+  double worst = 0;
+  for (size_t i = 0; i < 2; ++i) {
+    ASSERT_EQ(out[i].image.sizes(), in[i].image.sizes());
+    EXPECT_EQ(out[i].image.scalar_type(), torch::kFloat);
+    for (int m = 0; m < 4; ++m) {
+      const torch::Tensor a = in[i].image[m], b = out[i].image[m];
+      if (!gmd::subset_has(in[i].present, m)) {
+        EXPECT_EQ(b.abs().max().item<float>(), 0.f) << "absent channel must stay zero";
+        continue;
+      }
+      // Zero iff zero (background, masks derived from != 0 stay identical).
+      EXPECT_TRUE(torch::equal(a.eq(0), b.eq(0))) << "case " << i << " channel " << m;
+      EXPECT_TRUE(torch::equal(a.gt(0), b.gt(0))) << "case " << i << " channel " << m;
+      const double range = std::max(0.0, a.max().item<double>()) - std::min(0.0, a.min().item<double>());
+      const double step = range / 254.0;
+      const torch::Tensor away = a.abs() >= step / 2;  // all but the values next to 0: half a step at most
+      const double err = (a - b).abs().max().item<double>();
+      EXPECT_LE((a - b).abs().masked_select(away).max().item<double>(), step / 2 * 1.001 + 1e-6)
+          << "case " << i << " channel " << m;
+      EXPECT_LE(err, step * 1.001 + 1e-6) << "case " << i << " channel " << m;
+      EXPECT_GT(err, 0.0);  // it is quantised (8 bits), not stored as float
+      worst = std::max(worst, err);
+    }
+  }
+  EXPECT_NEAR(st.max_abs_error, worst, 1e-5);
+  EXPECT_EQ(st.raw_bytes, (4 * 4 * 6 * 8) * 4 + 3 * 4 * 6 * 8 + (4 * 8 * 8 * 8) * 4);
+  EXPECT_EQ(st.file_bytes, static_cast<int64_t>(fs::file_size(dir / "cache.pt")));
+  fs::remove_all(dir);
+}
+
+TEST(SampleCache, CompactOnSmoothData) {
+  // A smooth 64^3 four-channel image compresses to well under a quarter of its float32 size.
+  const fs::path dir = fresh_dir("samples_small");
+  Sample s;
+  s.id = "smooth";
+  s.present = gmd::kFullMask;
+  const auto z = torch::linspace(-2, 2, 64);
+  s.image = (z.view({1, -1, 1, 1}) + z.view({1, 1, -1, 1}) * 0.5).expand({4, 64, 64, 64}).contiguous();
+  s.target = torch::zeros({3, 64, 64, 64}, torch::kUInt8);
+  s.target.narrow(1, 20, 10).fill_(1);
+  const auto st = save_samples(dir / "c.pt", {s});
+  EXPECT_LT(st.file_bytes * 4, st.raw_bytes);
+  fs::remove_all(dir);
+}
+
+TEST(SampleCache, CorruptTruncatedMissingAndFormat1) {
+  const fs::path dir = fresh_dir("samples_bad");
+  Sample s;
+  s.id = "c";
+  s.present = gmd::kFullMask;
+  s.image = brain_like({8, 8, 8}, s.present, 3);
+  s.target = (torch::rand({3, 8, 8, 8}) > 0.7).to(torch::kUInt8);
+  save_samples(dir / "cache.pt", {s});
+
+  // Flip bytes inside the compressed image: the zlib checksum (or the archive) must refuse it.
+  const auto size = fs::file_size(dir / "cache.pt");
+  std::string bytes;
+  {
+    std::ifstream f(dir / "cache.pt", std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(f), {});
+  }
+  std::string flipped = bytes;
+  // The compressed image is most of the file: a third of the way in lies inside it.
+  for (size_t i = size / 3; i < size / 3 + 64 && i < flipped.size(); ++i) flipped[i] = static_cast<char>(~flipped[i]);
+  {
+    std::ofstream f(dir / "flipped.pt", std::ios::binary);
+    f << flipped;
+  }
+  EXPECT_THROW(load_samples(dir / "flipped.pt"), gmd::InputError);
 
   truncate_file(dir / "cache.pt", 0.5);
   EXPECT_THROW(load_samples(dir / "cache.pt"), gmd::InputError);
   EXPECT_THROW(load_samples(dir / "missing.pt"), gmd::InputError);
+
+  // Format 1 (float32, uncompressed), written as the engine wrote it before format 2: still loads, exactly.
+  {
+    torch::serialize::OutputArchive archive, item;
+    archive.write("format", c10::IValue(int64_t{1}));
+    archive.write("count", c10::IValue(int64_t{1}));
+    item.write("id", c10::IValue(std::string("old")));
+    item.write("present", c10::IValue(int64_t{gmd::kFullMask}));
+    item.write("image", s.image);
+    item.write("has_target", c10::IValue(int64_t{1}));
+    item.write("target", s.target);
+    archive.write("s0", item);
+    archive.save_to((dir / "v1.pt").string());
+  }
+  nlohmann::json meta = {{"x", 1}};
+  const auto v1 = load_samples(dir / "v1.pt", &meta);
+  ASSERT_EQ(v1.size(), 1u);
+  EXPECT_TRUE(torch::equal(v1[0].image, s.image));
+  EXPECT_TRUE(torch::equal(v1[0].target, s.target));
+  EXPECT_TRUE(meta.is_object() && meta.empty());
+
+  // An unknown future format is refused by name.
+  {
+    torch::serialize::OutputArchive archive;
+    archive.write("format", c10::IValue(int64_t{3}));
+    archive.write("count", c10::IValue(int64_t{0}));
+    archive.save_to((dir / "v3.pt").string());
+  }
+  try {
+    load_samples(dir / "v3.pt");
+    ADD_FAILURE() << "format 3 accepted";
+  } catch (const gmd::InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("format 3"), std::string::npos) << e.what();
+  }
   fs::remove_all(dir);
 }
 

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include <sched.h>
 
@@ -227,6 +228,81 @@ TEST_F(CliTest, BadInputsExitWithCode2AndNameTheProblem) {
           (root / "y.nii.gz").string());
   EXPECT_EQ(r.rc, 2) << r.out;
   EXPECT_NE(r.out.find("T2"), std::string::npos) << r.out;
+}
+
+// First-step losses of a run's metrics.jsonl.
+std::vector<double> step_losses(const fs::path& run) {
+  std::ifstream m(run / "metrics.jsonl");
+  std::string line;
+  std::vector<double> out;
+  while (std::getline(m, line)) {
+    const auto j = nlohmann::json::parse(line);
+    if (j.value("type", "") == "step") out.push_back(j["loss"].get<double>());
+  }
+  return out;
+}
+
+TEST_F(CliTest, CacheTrainsLikeTheDatasetItCameFrom) {
+  const fs::path cache = root / "train.gmdcache";
+  auto r = run("cache " + data.string() + " " + cache.string());
+  ASSERT_EQ(r.rc, 0) << r.out;
+  EXPECT_NE(r.out.find("3 cases"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("quantisation error"), std::string::npos) << r.out;
+  // Compact: the three small cases' NIfTI files (gzip) are larger than their cache.
+  uintmax_t nifti = 0;
+  for (const auto& f : fs::recursive_directory_iterator(data))
+    if (f.is_regular_file()) nifti += f.file_size();
+  EXPECT_LT(fs::file_size(cache), nifti);
+
+  // Same seed, same config: from the cache and from the folder, the runs see the same cases in the same order
+  // and the same patches; the 8-bit quantisation changes losses only slightly.
+  const std::string cfg = " --method ds-gmd --steps 2 --patch 32 --widths 4,8,16 --k 3 --val-cases 1 --val-every 0 "
+                          "--device cpu --seed 5 --threads 1";
+  const fs::path from_dir = root / "run_dir", from_cache = root / "run_cache";
+  ASSERT_EQ(run("train --data " + data.string() + " --out " + from_dir.string() + cfg).rc, 0);
+  r = run("train --data " + cache.string() + " --out " + from_cache.string() + cfg);
+  ASSERT_EQ(r.rc, 0) << r.out;
+  const auto a = step_losses(from_dir), b = step_losses(from_cache);
+  ASSERT_EQ(a.size(), 2u);
+  ASSERT_EQ(b.size(), 2u);
+  for (size_t i = 0; i < 2; ++i) EXPECT_NEAR(a[i], b[i], 0.02 * std::abs(a[i])) << "step " << i + 1;
+  const auto ca = nlohmann::json::parse(slurp(from_dir / "model.json"));
+  const auto cb = nlohmann::json::parse(slurp(from_cache / "model.json"));
+  EXPECT_EQ(ca["preprocessing"], cb["preprocessing"]);  // the model card says how to preprocess, either way
+  EXPECT_EQ(ca["data"]["train_cases"], cb["data"]["train_cases"]);
+  EXPECT_EQ(ca["data"]["val_cases"], cb["data"]["val_cases"]);
+  EXPECT_EQ(cb["data"]["dir"], fs::absolute(data).lexically_normal().string());
+  EXPECT_TRUE(cb["data"].contains("cache"));
+  // The model trained from the cache segments a case from the folder.
+  r = run("segment --model " + from_cache.string() + " --case " + first_case().string() + " --out " +
+          (root / "from_cache.nii.gz").string() + " --device cpu");
+  EXPECT_EQ(r.rc, 0) << r.out;
+
+  // Bad caches: truncated, a network whose levels do not divide the padded size, a case without segmentation.
+  {
+    std::ifstream in(cache, std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), {});
+    std::ofstream(root / "half.gmdcache", std::ios::binary) << bytes.substr(0, bytes.size() / 2);
+  }
+  r = run("train --data " + (root / "half.gmdcache").string() + " --out " + (root / "r_half").string() + cfg);
+  EXPECT_EQ(r.rc, 2) << r.out;
+  EXPECT_NE(r.out.find("half.gmdcache"), std::string::npos) << r.out;
+  EXPECT_FALSE(fs::exists(root / "r_half" / "model.pt"));
+  r = run("train --data " + cache.string() + " --out " + (root / "r_deep").string() +
+          " --steps 1 --patch 64 --widths 2,2,2,2,2,2,2 --device cpu");
+  EXPECT_EQ(r.rc, 2) << r.out;
+  EXPECT_NE(r.out.find("gmd cache --multiple 64"), std::string::npos) << r.out;
+  const fs::path noseg = root / "noseg";
+  fs::create_directories(noseg);
+  const fs::path c0 = first_case();
+  fs::create_directories(noseg / c0.filename());
+  for (const auto& f : fs::directory_iterator(c0))
+    if (f.path().filename().string().find("_seg") == std::string::npos)
+      fs::copy_file(f.path(), noseg / c0.filename() / f.path().filename());
+  r = run("cache " + noseg.string() + " " + (root / "noseg.gmdcache").string());
+  EXPECT_EQ(r.rc, 2) << r.out;
+  EXPECT_NE(r.out.find(c0.filename().string()), std::string::npos) << r.out;
+  EXPECT_FALSE(fs::exists(root / "noseg.gmdcache"));
 }
 
 TEST(Allocator, GmdRunsWithTcmalloc) {

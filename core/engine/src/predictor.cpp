@@ -2,6 +2,8 @@
 // subsets from one encoding per window (model.forward_subsets), windows batched on CUDA.
 #include "gmd/engine/predictor.hpp"
 
+#include "gmd/engine/cuda.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -158,6 +160,7 @@ std::vector<torch::Tensor> predict_subsets(SegModelImpl& model, const torch::Ten
   } catch (const c10::Error& e) {
     const std::string what = e.what_without_backtrace();
     if (detail::is_oom_message(what)) {
+      if (device.is_cuda()) cuda::release_cached_memory();
       if (device.is_cuda())
         throw InputError("GPU out of memory during inference (window " + std::to_string(p) + ", " +
                          std::to_string(subsets.size()) + " subsets); retry with --device cpu or a smaller patch");

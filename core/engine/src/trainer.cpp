@@ -2,6 +2,8 @@
 // jitter, Adam, GMD on the shared parameters, metrics.jsonl, atomic checkpoints, bit-exact resume on CPU.
 #include "gmd/engine/trainer.hpp"
 
+#include "gmd/engine/cuda.hpp"
+
 #include <spdlog/fmt/fmt.h>
 #include <spdlog/spdlog.h>
 
@@ -544,6 +546,7 @@ void train(const TrainConfig& cfg, const std::vector<Sample>& train_set, const s
     }
   } catch (const c10::Error& e) {
     if (!detail::is_oom_message(e.what_without_backtrace())) throw;
+    if (device.is_cuda()) cuda::release_cached_memory();
     throw InputError(std::string(device.is_cuda() ? "GPU" : "CPU") + " out of memory while training at step " +
                      std::to_string(step + 1) + " (patch " + std::to_string(cfg.patch) + ", batch " +
                      std::to_string(cfg.batch) + ", k " + std::to_string(cfg.k) +
