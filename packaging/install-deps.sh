@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
-# Installs every Debian package GMD Studio needs. Idempotent; Debian's registry only.
+# Installs every Debian package GMD Studio needs (Debian's registry), then the LibTorch it builds against by default:
+# the PyTorch wheel of packaging/torch-version from PyPI, in the project-local venv .venv-torch2
+# (packaging/install-torch.sh; docs/libtorch.md says why). Idempotent. GMD_SKIP_TORCH_WHEEL=1 skips the wheel (then
+# only the preset `debian`, on Debian's LibTorch 1.13, configures).
 set -euo pipefail
 PKGS=(
   build-essential cmake ninja-build pkg-config git
@@ -11,6 +14,7 @@ PKGS=(
   libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libopenblas0-openmp libtcmalloc-minimal4
   xvfb xauth mesa-utils libgl1-mesa-dri imagemagick
+  python3 python3-venv python3-pip
   mricron-data
 )
 SUDO=""
@@ -21,9 +25,16 @@ for p in "${PKGS[@]}"; do
 done
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#PKGS[@]} packages already installed"
-  exit 0
+else
+  echo "install-deps: installing ${#missing[@]} packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -q
+  $SUDO apt-get install -y -q --no-install-recommends "${PKGS[@]}"
 fi
-echo "install-deps: installing ${#missing[@]} packages: ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -q
-$SUDO apt-get install -y -q --no-install-recommends "${PKGS[@]}"
+if ! command -v nvcc >/dev/null 2>&1 && [ ! -x /usr/local/cuda/bin/nvcc ]; then
+  # The wheel's LibTorch needs the CUDA toolkit to build against; without it CMake uses Debian's LibTorch 1.13.
+  echo "install-deps: no CUDA toolkit (nvcc): skipping the PyTorch wheel; builds use Debian's LibTorch 1.13"
+elif [ "${GMD_SKIP_TORCH_WHEEL:-0}" != 1 ]; then
+  prefix=$(bash "$(dirname "$0")/install-torch.sh" | tail -n 1)
+  echo "install-deps: LibTorch wheel ready: $prefix"
+fi

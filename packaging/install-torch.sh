@@ -4,7 +4,7 @@
 # prefix (torch.utils.cmake_prefix_path) as the last line of stdout. Idempotent: a second run only prints the prefix.
 #
 #   bash packaging/install-torch.sh                 # -> /path/to/repo/.venv-torch2/lib/python3.X/site-packages/torch/share/cmake
-#   cmake --preset torch2 -DCMAKE_PREFIX_PATH="$(bash packaging/install-torch.sh | tail -n 1)"   # what the preset does itself
+#   (packaging/install-deps.sh runs it; presets release and test build against it through GMD_TORCH_VENV)
 #
 # The wheel's C++ LibTorch (CUDA 13) loads about ten CUDA libraries. The CUDA 13 toolkit on our machines
 # (/usr/local/cuda, in the ldconfig cache) provides most of them; this script asks the dynamic linker which are
@@ -25,7 +25,7 @@ while [ "$#" -gt 0 ]; do
     --venv) VENV=$2; shift 2 ;;
     --version) VERSION=$2; shift 2 ;;
     --all-deps) ALL_DEPS=1; shift ;;
-    -h | --help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "install-torch: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done

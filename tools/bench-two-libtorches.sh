@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # CPU comparison of the two LibTorches the engine builds against (issue 10): Debian's 1.13 (+ OpenBLAS + tcmalloc,
-# preset test) and the PyPI wheel 2.11 (preset torch2), same engine sources, same bench_engine arguments, runs
+# preset debian) and the PyPI wheel 2.11 (+ tcmalloc, preset test), same engine sources, same bench_engine arguments, runs
 # interleaved (A B A B ...) on an otherwise idle machine so that drift hits both alike. Writes one Markdown table
 # (per configuration and method: mean s/step of each round, then the ratio) to stdout; logs to OUT.
 #   bash tools/bench-two-libtorches.sh [--rounds N] [--out DIR] [--a BENCH] [--b BENCH]
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-A=$ROOT/build/test/bench/bench_engine
-B=$ROOT/build/torch2/bench/bench_engine
+A=$ROOT/build/debian/bench/bench_engine
+B=$ROOT/build/test/bench/bench_engine
 ROUNDS=2
 OUT=$ROOT/out/bench-two-libtorches
 while [ "$#" -gt 0 ]; do

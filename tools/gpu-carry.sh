@@ -20,7 +20,7 @@ Writes DIR/debs/*.deb and DIR/train.gmdcache for tools/gpu-check.sh on a GPU mac
 options:
   --out DIR     folder to fill (default .gpu-carry in the repository root)
   --gmd PATH    full-build gmd with the synth and cache sub-commands (default: the first of
-                build/test/app/gmd/gmd and build/torch2/app/gmd/gmd that has them)
+                build/test/app/gmd/gmd and build/debian/app/gmd/gmd that has them)
   --no-cache    do not make train.gmdcache
   --no-debs     do not download the .deb files
   -h, --help    this text
@@ -109,10 +109,10 @@ if [ "$DO_CACHE" = 1 ]; then
     log "cache: $CACHE exists"
   else
     if [ -z "$GMD" ]; then
-      for g in "$ROOT/build/test/app/gmd/gmd" "$ROOT/build/torch2/app/gmd/gmd"; do
+      for g in "$ROOT/build/test/app/gmd/gmd" "$ROOT/build/debian/app/gmd/gmd"; do
         if has_cache_cmd "$g"; then GMD=$g; break; fi
       done
-      [ -n "$GMD" ] || die "no full-build gmd with the cache sub-command in build/test or build/torch2; build one or give --gmd PATH"
+      [ -n "$GMD" ] || die "no full-build gmd with the cache sub-command in build/test or build/debian; build one or give --gmd PATH"
     else
       [ -x "$GMD" ] || die_usage "--gmd '$GMD' is not an executable"
       has_cache_cmd "$GMD" || die "$GMD has no cache sub-command (an engine-only or older build?)"
