@@ -53,7 +53,7 @@ void add_cache(CLI::App& app) {
     const nlohmann::json meta = {{"preprocessing", prep},
                                  {"source", fs::absolute(o->data).lexically_normal().string()},
                                  {"cases", ids},
-                                 {"created_by", "gmd 0.1.0 cache"}};
+                                 {"created_by", "gmd " GMD_VERSION " cache"}};
     const engine::SampleCacheStats st = engine::save_samples(out, samples, meta);
     std::cout << fmt::format(
         "wrote {}: {} cases, {:.1f} MiB ({:.1f} MiB as float32 in memory, {:.1f}x smaller); largest quantisation "

@@ -7,6 +7,8 @@
 #include "cli_util.hpp"
 #include "commands.hpp"
 #include "gmd/common/error.hpp"
+#include "gmd/common/fs_util.hpp"
+#include "gmd/io/case.hpp"
 #include "gmd/io/nifti.hpp"
 #include "gmd/pipeline/evaluate.hpp"
 
@@ -25,6 +27,16 @@ struct InferOpts {
     return s;
   }
 };
+// --out naming one of the case's own files (directly or through a link) would destroy the input.
+void refuse_overwriting_inputs(const std::string& out, const io::CaseFiles& files) {
+  for (int m = 0; m < kNumModalities; ++m)
+    if (files.modality[m] && same_file(out, *files.modality[m]))
+      throw UsageError("--out " + out + ": is the case's " + std::string(modality_display(m)) +
+                       " image; choose another output file");
+  if (files.seg && same_file(out, *files.seg))
+    throw UsageError("--out " + out + ": is the case's segmentation; choose another output file");
+}
+
 void add_infer_options(CLI::App* cmd, InferOpts& o, bool model_required) {
   auto* m = cmd->add_option("--model", o.model, "Run folder or model.pt (default: the bundled model)");
   if (model_required) m->required();
@@ -43,11 +55,16 @@ void add_segment(CLI::App& app) {
   auto out = std::make_shared<std::string>();
   add_infer_options(cmd, *o, false);
   cmd->add_option("--case", *case_dir, "Case folder")->required();
-  cmd->add_option("--modalities", *mods, "Use only these, e.g. flair,t1ce (default: all present)");
+  auto* mods_opt = cmd->add_option("--modalities", *mods, "Use only these, e.g. flair,t1ce (default: all present)");
   cmd->add_option("--out", *out, "Output label map (.nii.gz)")->required();
   cmd->callback([=] {
+    if (mods_opt->count() > 0 && mods->empty())
+      throw UsageError("--modalities: empty list (name some of flair, t1, t1ce, t2, or leave the option out to use "
+                       "every modality the case has)");
+    check_output_file(*out, "--out");
     const auto model = load_model_arg(o->model);
     const auto files = io::discover_case(*case_dir);
+    refuse_overwriting_inputs(*out, files);
     const SubsetMask want = mods->empty() ? (files.present() & model.modalities()) : parse_subset(*mods);
     const auto c = io::load_case(files, want, /*load_seg=*/false);
     const auto seg = pipeline::segment(model, c, want, o->seg());
@@ -69,6 +86,8 @@ void add_evaluate(CLI::App& app) {
   cmd->add_option("--data", *data, "Dataset folder with *_seg files")->required();
   cmd->add_option("--out", *out, "Report folder")->required();
   cmd->callback([=] {
+    check_output_folder(*out, "--out");
+    if (same_file(*out, *data)) throw UsageError("--out " + *out + ": is the dataset folder; choose a separate report folder");
     const auto model = load_model_arg(o->model);
     const auto rep = pipeline::evaluate(model, *data, o->seg());
     pipeline::write_report(rep, *out);
@@ -85,6 +104,9 @@ void add_ablate(CLI::App& app) {
   cmd->add_option("--case", *case_dir, "Case folder")->required();
   cmd->add_option("--out", *out, "Output folder")->required();
   cmd->callback([=] {
+    check_output_folder(*out, "--out");
+    if (same_file(*out, *case_dir))
+      throw UsageError("--out " + *out + ": is the case folder; the label maps would be taken for its images next time");
     const auto model = load_model_arg(o->model);
     const auto c = io::load_case(io::discover_case(*case_dir));
     const auto a = pipeline::ablate(model, c, o->seg());

@@ -10,6 +10,7 @@
 #include "cli_util.hpp"
 #include "commands.hpp"
 #include "gmd/common/error.hpp"
+#include "gmd/common/fs_util.hpp"
 #include "gmd/engine/threads.hpp"
 #include "gmd/engine/sample.hpp"
 #include "gmd/engine/trainer.hpp"
@@ -81,6 +82,10 @@ void add_train(CLI::App& app) {
   add_threads_option(cmd, o->threads);
   cmd->add_flag("--resume", o->resume, "Continue from RUN/checkpoint.pt");
   cmd->callback([o] {
+    // Before minutes of data loading: an --out that cannot be a run folder, a resume without a checkpoint.
+    check_output_folder(o->out, "--out");
+    if (o->resume && !std::filesystem::is_regular_file(std::filesystem::path(o->out) / "checkpoint.pt"))
+      throw InputError(o->out + "/checkpoint.pt: no checkpoint to resume from (start without --resume)");
     const int threads = engine::set_threads(o->threads);
     engine::TrainConfig cfg;
     cfg.net.method = engine::parse_method(o->method);

@@ -3,17 +3,30 @@
 #include <spdlog/spdlog.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <new>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "commands.hpp"
 #include "gmd/common/error.hpp"
+#include "gmd/common/fs_util.hpp"
+
+namespace {
+std::string one_line(std::string s) {
+  for (auto& c : s)
+    if (c == '\n' || c == '\r') c = ' ';
+  return s;
+}
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"gmd - missing-modality robust brain tumour segmentation (DS + GMD)", "gmd"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", std::string("gmd 0.1.0"));
+  app.set_version_flag("--version", std::string("gmd " GMD_VERSION));
+  gmd::install_temp_cleanup_handlers();
   bool verbose = false;
   app.add_flag("-v,--verbose", verbose, "Debug logging");
   // Prints whether tcmalloc is mapped into this process (LibTorch is ~10x faster on CPU with it).
@@ -51,6 +64,19 @@ int main(int argc, char** argv) {
   } catch (const gmd::Cancelled&) {
     std::cerr << "gmd: cancelled\n";
     return 130;
+  } catch (const std::bad_alloc&) {
+    std::cerr << "gmd: error: out of memory (the input is too large for this machine's memory, or a memory limit is "
+                 "set)\n";
+    return 2;
+  } catch (const std::filesystem::filesystem_error& e) {
+    // The environment, not a bug: a path that exists as a file where a folder is needed, permissions, a full disk.
+    std::string where = e.path1().string();
+    if (!e.path2().empty()) where += " -> " + e.path2().string();
+    std::cerr << "gmd: error: " << (where.empty() ? std::string() : where + ": ") << e.code().message() << "\n";
+    return 2;
+  } catch (const nlohmann::json::exception& e) {
+    std::cerr << "gmd: error: invalid JSON input: " << one_line(e.what()) << "\n";
+    return 2;
   } catch (const std::exception& e) {
     std::cerr << "gmd: internal error: " << e.what() << "\n";
     return 1;

@@ -12,6 +12,10 @@
 #include <QTimer>
 #include <cstdlib>
 #include <iostream>
+#include <string>
+#include <vector>
+
+#include <unistd.h>
 
 #include "gmd/common/error.hpp"
 #include "gmd/gui/case_controller.hpp"
@@ -108,12 +112,54 @@ int fail(const QString& msg, int code) {
 }
 }  // namespace
 
+namespace {
+// Without an X server or Wayland (a server, an SSH session, CI), Qt's default xcb platform aborts. --help and
+// --version need no display at all; a headless --screenshot renders offscreen. Anything else needs a display: say so
+// and exit 2 instead of aborting.
+int choose_platform(int argc, char** argv) {
+  auto set = [](const char* v) { return v != nullptr && *v != '\0'; };
+  if (set(std::getenv("QT_QPA_PLATFORM")) || set(std::getenv("DISPLAY")) || set(std::getenv("WAYLAND_DISPLAY")))
+    return 0;
+  bool headless = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "-h" || a == "--help" || a == "--help-all" || a == "-v" || a == "--version" || a == "--screenshot" ||
+        a.rfind("--screenshot=", 0) == 0)
+      headless = true;
+  }
+  if (!headless) {
+    std::cerr << "gmd-studio: no display (DISPLAY and WAYLAND_DISPLAY are not set): run it in a desktop session, "
+                 "with ssh -X, or headless with --screenshot OUT.png\n";
+    return 2;
+  }
+  // A screenshot wants rendered views: under a virtual X server when xvfb-run is installed (README's command 1
+  // installs it), else Qt's offscreen platform (the views then say that OpenGL is missing).
+  bool shot = false;
+  for (int i = 1; i < argc; ++i) shot = shot || std::string(argv[i]).rfind("--screenshot", 0) == 0;
+  if (shot && !set(std::getenv("GMD_STUDIO_IN_XVFB")) && std::system("command -v xvfb-run >/dev/null 2>&1") == 0) {
+    setenv("GMD_STUDIO_IN_XVFB", "1", 1);
+    std::vector<char*> args{const_cast<char*>("xvfb-run"), const_cast<char*>("-a"), const_cast<char*>("-s"),
+                            const_cast<char*>("-screen 0 1920x1080x24")};
+    char buf[4096];
+    const ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+    std::string self = n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string(argv[0]);
+    args.push_back(self.data());
+    for (int i = 1; i < argc; ++i) args.push_back(argv[i]);
+    args.push_back(nullptr);
+    execvp("xvfb-run", args.data());  // returns only if it could not run: fall through to offscreen
+  }
+  setenv("QT_QPA_PLATFORM", "offscreen", 1);
+  return 0;
+}
+}  // namespace
+
 int run_studio(int argc, char** argv) {
+  if (const int rc = choose_platform(argc, argv)) return rc;
   viz::VtkGlWidget::setDefaultSurfaceFormat();
   QApplication app(argc, argv);
   QApplication::setApplicationName("GMD Studio");
   QApplication::setOrganizationName("GMD Studio");
-  QApplication::setApplicationVersion("0.1.0");
+  QApplication::setApplicationVersion(GMD_VERSION);
   QApplication::setWindowIcon(QIcon(":/icons/gmd-studio.svg"));
   apply_theme(app);
 

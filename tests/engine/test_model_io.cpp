@@ -86,6 +86,12 @@ TEST(ModelIO, LoadErrorsAreClearInputErrors) {
   const fs::path dir = fresh_dir("errors");
   SegModel model = make_model(tiny(Method::DS));
   save_model(dir, model, {});
+  {  // Without the checksums (a model from before issue 11) LibTorch's loader and the shape checks catch these.
+    auto c = nlohmann::json::parse(gmd::read_text(dir / "model.json"));
+    c.erase("weights_sha256");
+    c.erase("net_sha256");
+    gmd::write_text_atomically(dir / "model.json", c.dump(2));
+  }
 
   EXPECT_NE(error_of([&] { load_model(dir / "nothing_here"); }).find("not found"), std::string::npos);
 
@@ -303,4 +309,82 @@ TEST(SampleCache, SplitModalities) {
   EXPECT_EQ(xb[2].sizes(), torch::IntArrayRef({2, 1, 2, 2, 2}));
   EXPECT_TRUE(torch::equal(xb[2][1][0], img[2] + 1));
   EXPECT_THROW(split_modalities(torch::zeros({3, 2, 2, 2}), gmd::kFullMask), gmd::InputError);
+}
+
+// ---------------------------------------------------------------- checksums and the card's schema (issue 11)
+namespace {
+nlohmann::json read_card(const fs::path& dir) { return nlohmann::json::parse(gmd::read_text(dir / "model.json")); }
+void write_card(const fs::path& dir, const nlohmann::json& j) { gmd::write_text_atomically(dir / "model.json", j.dump(2)); }
+fs::path saved_tiny(const std::string& name) {
+  const fs::path dir = fresh_dir(name);
+  torch::manual_seed(5);
+  save_model(dir, make_model(tiny(Method::DS)),
+             {{"inference", {{"patch", 16}, {"overlap", 0.5}}}, {"preprocessing", {{"spacing", {2.0, 2.0, 2.0}}}}});
+  return dir;
+}
+}  // namespace
+
+TEST(ModelIntegrity, SaveRecordsChecksumsOfWeightsAndNetwork) {
+  ASSERT_TRUE(gmd::sha256_available()) << "the full build links OpenSSL's libcrypto";
+  const fs::path dir = saved_tiny("sha");
+  const auto card = read_card(dir);
+  EXPECT_EQ(card.at("weights_sha256").get<std::string>(), gmd::sha256_file(dir / "model.pt"));
+  EXPECT_EQ(card.at("net_sha256").get<std::string>(), gmd::sha256_text(card.at("net").dump()));
+  EXPECT_EQ(gmd::sha256_text("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");  // FIPS 180-2
+  EXPECT_NO_THROW(load_model(dir));
+}
+
+TEST(ModelIntegrity, FlippedBytesInTheWeightsAreRefused) {
+  const fs::path dir = saved_tiny("flip");
+  std::string bytes = gmd::read_text(dir / "model.pt");
+  for (std::size_t i = bytes.size() / 2; i < bytes.size() / 2 + 64 && i < bytes.size(); ++i) bytes[i] ^= 0x5a;
+  gmd::write_text_atomically(dir / "model.pt", bytes);
+  const std::string msg = error_of([&] { load_model(dir); });
+  EXPECT_NE(msg.find("model.pt"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("SHA-256"), std::string::npos) << msg;
+}
+
+TEST(ModelIntegrity, EditingTheNetworkAfterTrainingIsRefused) {
+  const fs::path dir = saved_tiny("groups");
+  for (int groups : {1, 3, 64}) {
+    auto card = read_card(dir);
+    card["net"]["groups"] = groups;  // loads (GroupNorm has no per-group weights) but computes something else
+    write_card(dir, card);
+    EXPECT_NE(error_of([&] { load_model(dir); }).find("net_sha256"), std::string::npos) << groups;
+  }
+}
+
+TEST(ModelIntegrity, CardFieldsAreValidatedByTypeAndRange) {
+  const fs::path dir = saved_tiny("schema");
+  const auto good = read_card(dir);
+  auto expect_bad = [&](const std::string& ptr, const nlohmann::json& value, const std::string& fragment) {
+    auto card = good;
+    card[nlohmann::json::json_pointer(ptr)] = value;
+    write_card(dir, card);
+    const std::string msg = error_of([&] { load_model(dir); });
+    EXPECT_NE(msg.find(fragment), std::string::npos) << ptr << " = " << value.dump() << ": " << msg;
+    EXPECT_NE(msg.find("model.json"), std::string::npos) << msg;
+  };
+  expect_bad("/inference/patch", 3, "inference.patch");     // below the network's multiple (2 levels: 2)... and odd
+  expect_bad("/inference/patch", -32, "inference.patch");
+  expect_bad("/inference/patch", 17, "not a multiple of 2");
+  expect_bad("/inference/patch", "96", "must be an integer");
+  expect_bad("/inference/overlap", 1.5, "inference.overlap");
+  expect_bad("/preprocessing/spacing", nlohmann::json::array({0.0, 2.0, 2.0}), "preprocessing.spacing[0]");
+  expect_bad("/preprocessing/spacing", nlohmann::json::array({1e-3, 1e-3, 1e-3}), "preprocessing.spacing[0]");
+  expect_bad("/preprocessing/spacing", "2mm", "preprocessing.spacing");
+  expect_bad("/preprocessing/margin", "4", "preprocessing.margin");
+  expect_bad("/method", "vanilla", "method");
+  expect_bad("/weights_sha256", 12, "weights_sha256");
+  write_card(dir, good);
+  EXPECT_NO_THROW(load_model(dir));
+}
+
+TEST(ModelIntegrity, AModelWithoutChecksumsStillLoads) {  // models written before issue 11
+  const fs::path dir = saved_tiny("legacy");
+  auto card = read_card(dir);
+  card.erase("weights_sha256");
+  card.erase("net_sha256");
+  write_card(dir, card);
+  EXPECT_NO_THROW(load_model(dir));
 }

@@ -90,6 +90,17 @@ inline LabelMap blob_labels(const Geometry& g, double cx, double cy, double cz, 
   return l;
 }
 
+// Gaussian noise around 100 (incompressible: for write-size tests).
+inline Image noise_image(const Geometry& g, unsigned seed) {
+  Image img;
+  img.geom = g;
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> d(100.f, 30.f);
+  img.voxels.resize(g.voxel_count());
+  for (auto& v : img.voxels) v = d(rng);
+  return img;
+}
+
 inline std::string read_bytes(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), {});

@@ -113,7 +113,9 @@ TEST(Discover, SegMixedCaseOtherFilesAndBrats2023Names) {
   write_bytes(tmp / "X" / "X_t1.txt", "not an image");        // wrong extension
   write_bytes(tmp / "X" / "X_t1_brainmask.nii.gz", "ignored");  // other suffix
   write_bytes(tmp / "X" / "._X_t2.nii.gz", "macOS resource fork");
-  fs::create_directories(tmp / "X" / "X_t2.nii.gz");  // a folder, not a file
+  fs::create_directories(tmp / "X" / "X_t2.nii.gz");  // a folder named like a T2: an error, not a skip
+  EXPECT_THROW(discover_case(tmp / "X"), gmd::InputError);
+  fs::remove(tmp / "X" / "X_t2.nii.gz");
   CaseFiles cf = discover_case(tmp / "X");
   EXPECT_EQ(cf.present(), 0b0001);
   ASSERT_TRUE(cf.seg);

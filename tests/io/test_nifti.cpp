@@ -69,15 +69,6 @@ void write_itk(const fs::path& p, const std::array<std::size_t, N>& size, F valu
   w->Update();
 }
 
-Image noise_image(const Geometry& g, unsigned seed) {
-  Image img;
-  img.geom = g;
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> d(100.f, 30.f);
-  img.voxels.resize(g.voxel_count());
-  for (auto& v : img.voxels) v = d(rng);
-  return img;
-}
 
 }  // namespace
 

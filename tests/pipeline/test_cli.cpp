@@ -4,7 +4,10 @@
 #include <array>
 #include <cstdio>
 #include <filesystem>
+#include <cstring>
 #include <fstream>
+#include <functional>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
@@ -25,10 +28,9 @@ struct Result {
   int rc;
   std::string out;
 };
-Result run(const std::string& args) {
-  const std::string cmd = kGmd + " " + args + " 2>&1";
+Result run_command(const std::string& cmd) {
   Result r{-1, ""};
-  FILE* p = popen(cmd.c_str(), "r");
+  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
   if (!p) return r;
   std::array<char, 4096> buf{};
   while (fgets(buf.data(), buf.size(), p)) r.out += buf.data();
@@ -36,8 +38,10 @@ Result run(const std::string& args) {
   r.rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
   return r;
 }
+Result run(const std::string& args) { return run_command(kGmd + " " + args); }
+Result run_shell(const std::string& script) { return run_command("bash -c '" + script + "'"); }
 std::string slurp(const fs::path& p) {
-  std::ifstream in(p);
+  std::ifstream in(p, std::ios::binary);
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
@@ -228,6 +232,96 @@ TEST_F(CliTest, BadInputsExitWithCode2AndNameTheProblem) {
           (root / "y.nii.gz").string());
   EXPECT_EQ(r.rc, 2) << r.out;
   EXPECT_NE(r.out.find("T2"), std::string::npos) << r.out;
+}
+
+// Issue 11: each of these exited 0 with a wrong or missing result, aborted, or left something behind.
+TEST_F(CliTest, NeverCrashNeverLie) {
+  const fs::path c = first_case();
+  const std::string model = " --model " + run_dir.string();
+  const fs::path flair = gmd::io::discover_case(c).modality[0].value();
+  const std::string flair_before = slurp(flair);
+  auto expect2 = [](const Result& r, const std::string& fragment) {
+    EXPECT_EQ(r.rc, 2) << r.out;
+    EXPECT_NE(r.out.find(fragment), std::string::npos) << r.out;
+  };
+  // An unusable sliding window.
+  expect2(run("segment" + model + " --case " + c.string() + " --patch 7 --out " + (root / "p.nii.gz").string()),
+          "--patch 7");
+  EXPECT_FALSE(fs::exists(root / "p.nii.gz"));
+  // --out naming an input.
+  expect2(run("segment" + model + " --case " + c.string() + " --out " + flair.string()), "FLAIR");
+  EXPECT_EQ(slurp(flair), flair_before);
+  // Existing files where folders are needed; an empty --modalities.
+  { std::ofstream(root / "a_file") << "x"; }
+  for (const std::string& cmd : {"evaluate" + model + " --data " + data.string(), "ablate" + model + " --case " + c.string(),
+                                 "train --data " + data.string() + " --steps 1 --widths 4,8 --patch 32"})
+    expect2(run(cmd + " --out " + (root / "a_file").string()), "not a folder");
+  expect2(run("segment" + model + " --case " + c.string() + " --modalities '' --out " + (root / "m.nii.gz").string()),
+          "--modalities");
+  // Nothing left behind by commands that cannot start.
+  expect2(run("train --data " + data.string() + " --resume --out " + (root / "no_run").string()), "checkpoint");
+  EXPECT_FALSE(fs::exists(root / "no_run"));
+  expect2(run("synth --cases 1 --size tiny --template " + (root / "missing.nii.gz").string() + " --out " +
+              (root / "no_synth").string()),
+          "template not found");
+  EXPECT_FALSE(fs::exists(root / "no_synth"));
+  {  // a truncated template: niftilib would zero-fill it
+    const std::string tpl = slurp("/usr/share/mricron/templates/ch2bet.nii.gz");
+    ASSERT_GT(tpl.size(), 1000u);
+    std::ofstream(root / "half.nii.gz", std::ios::binary) << tpl.substr(0, tpl.size() / 2);
+  }
+  expect2(run("synth --cases 1 --size tiny --template " + (root / "half.nii.gz").string() + " --out " +
+              (root / "no_synth2").string()),
+          "truncated");
+  EXPECT_FALSE(fs::exists(root / "no_synth2"));
+  // A full disk (here: a file-size limit of 1 KiB) is an error, and no partial label map is published.
+  const Result full = run_shell("ulimit -f 1; " + kGmd + " segment" + model + " --case " + c.string() + " --out " +
+                                (root / "full.nii.gz").string());
+  EXPECT_EQ(full.rc, 2) << full.out;
+  EXPECT_NE(full.out.find("file size limit"), std::string::npos) << full.out;
+  EXPECT_FALSE(fs::exists(root / "full.nii.gz"));
+  const Result full_ablate = run_shell("ulimit -f 1; " + kGmd + " ablate" + model + " --case " + c.string() + " --out " +
+                                       (root / "full_ablation").string());
+  EXPECT_EQ(full_ablate.rc, 2) << full_ablate.out;
+  EXPECT_FALSE(fs::exists(root / "full_ablation"));  // no zero-byte label maps
+  for (const auto& e : fs::directory_iterator(root))
+    EXPECT_EQ(e.path().filename().string().find(".gmdtmp-"), std::string::npos) << e.path();
+  // A NaN in the sform rows (sform_code 1) used to abort in VNL.
+  const fs::path nan_case = root / "nan_case";
+  fs::create_directories(nan_case);
+  gmd::io::write_image(nan_case / "N_flair.nii", gmd::io::read_image(flair));
+  {
+    std::string b = slurp(nan_case / "N_flair.nii");
+    const int16_t code = 1;
+    const float nan = std::numeric_limits<float>::quiet_NaN();
+    std::memcpy(&b[254], &code, 2);
+    std::memcpy(&b[280], &nan, 4);
+    std::ofstream(nan_case / "N_flair.nii", std::ios::binary) << b;
+  }
+  expect2(run("segment" + model + " --case " + nan_case.string() + " --out " + (root / "n.nii.gz").string()), "srow_x");
+  // Model cards: an impossible spacing, a wrong type; flipped bytes in the weights.
+  auto edited = [&](const std::string& name, const std::function<void(nlohmann::json&)>& edit) {
+    const fs::path d = root / name;
+    fs::create_directories(d);
+    fs::copy_file(run_dir / "model.pt", d / "model.pt", fs::copy_options::overwrite_existing);
+    auto card = nlohmann::json::parse(slurp(run_dir / "model.json"));
+    edit(card);
+    std::ofstream(d / "model.json") << card.dump(2);
+    return d;
+  };
+  const fs::path sp0 = edited("spacing0", [](nlohmann::json& j) { j["preprocessing"]["spacing"] = {0.0, 2.0, 2.0}; });
+  expect2(run("segment --model " + sp0.string() + " --case " + c.string() + " --out " + (root / "s.nii.gz").string()),
+          "preprocessing.spacing[0]");
+  const fs::path type = edited("type", [](nlohmann::json& j) { j["inference"]["patch"] = "64"; });
+  expect2(run("info " + type.string()), "inference.patch");
+  const fs::path flipped = edited("flipped", [](nlohmann::json&) {});
+  {
+    std::string w = slurp(flipped / "model.pt");
+    for (std::size_t i = w.size() / 3; i < w.size() / 3 + 4096 && i < w.size(); ++i) w[i] = static_cast<char>(~w[i]);
+    std::ofstream(flipped / "model.pt", std::ios::binary) << w;
+  }
+  expect2(run("segment --model " + flipped.string() + " --case " + c.string() + " --out " + (root / "f.nii.gz").string()),
+          "SHA-256");
 }
 
 // First-step losses of a run's metrics.jsonl.

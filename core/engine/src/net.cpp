@@ -65,7 +65,9 @@ void validate_config(const NetConfig& c, const std::string& where) {
     throw UsageError(where + ": widths must have 1..8 entries (got " + std::to_string(c.widths.size()) + ")");
   for (int64_t w : c.widths)
     if (w < 1 || w > 4096) throw UsageError(where + ": bad width " + std::to_string(w));
-  if (c.groups < 1) throw UsageError(where + ": groups must be >= 1");
+  // GroupNorm groups are clamped per norm site to a divisor of its channels (tiny test nets keep the default 8);
+  // an edit of a trained model's groups is caught by the card's net_sha256 (model_io.cpp).
+  if (c.groups < 1 || c.groups > 4096) throw UsageError(where + ": groups must be 1 to 4096");
   if ((c.modalities & kFullMask) == 0 || (c.modalities & ~kFullMask) != 0)
     throw UsageError(where + ": the model needs at least one modality");
 }

@@ -9,6 +9,7 @@
 
 #include "gmd/common/error.hpp"
 #include "gmd/common/fs_util.hpp"
+#include "archive_io.hpp"
 
 namespace gmd::engine {
 namespace fs = std::filesystem;
@@ -192,7 +193,7 @@ SampleCacheStats save_samples(const fs::path& file, const std::vector<Sample>& s
     if (s.target.defined()) item.write("target_z", deflate(pack_regions(s.target).view({-1}), file.string()));
     archive.write("s" + std::to_string(i), item);
   }
-  write_atomically(file, [&](const fs::path& tmp) { archive.save_to(tmp.string()); });
+  save_archive_atomically(archive, file);
   stats.file_bytes = static_cast<int64_t>(fs::file_size(file));
   return stats;
 }

@@ -19,6 +19,7 @@
 #include "amp.hpp"
 #include "gmd/common/error.hpp"
 #include "gmd/common/fs_util.hpp"
+#include "archive_io.hpp"
 #include "gmd/engine/loss.hpp"
 #include "gmd/engine/model_io.hpp"
 #include "gmd/engine/patches.hpp"
@@ -254,7 +255,7 @@ void save_checkpoint(const fs::path& file, const SegModel& model, torch::optim::
   archive.write("loss_scale_good", c10::IValue(scaler.good_steps));
   archive.write("elapsed_s", c10::IValue(elapsed));
   archive.write("last_val", c10::IValue(last_val.dump()));
-  write_atomically(file, [&](const fs::path& tmp) { archive.save_to(tmp.string()); });
+  save_archive_atomically(archive, file);
 }
 
 struct Resumed {
@@ -332,9 +333,13 @@ void train(const TrainConfig& cfg, const std::vector<Sample>& train_set, const s
     spdlog::warn("amp '{}' is used on CUDA only; training on CPU in float32", cfg.amp);
   if (device.is_cuda()) at::globalContext().setBenchmarkCuDNN(true);
 
-  fs::create_directories(out_dir);
   const fs::path metrics_file = out_dir / "metrics.jsonl";
   const fs::path ckpt_file = out_dir / "checkpoint.pt";
+  // Checked before the run folder is created: no empty folder is left behind by a failed start.
+  check_output_folder(out_dir, "run folder");
+  if (resume && !fs::is_regular_file(ckpt_file))
+    throw InputError(ckpt_file.string() + ": no checkpoint to resume from (start without --resume)");
+  fs::create_directories(out_dir);
 
   torch::manual_seed(cfg.seed);
   SegModel model = make_model(cfg.net);

@@ -96,6 +96,57 @@ std::vector<fs::path> sorted_files(const fs::path& dir) {
   return files;
 }
 
+// Every entry of `dir` (files, folders, links, FIFOs...), sorted.
+std::vector<fs::path> sorted_entries(const fs::path& dir) {
+  std::vector<fs::path> out;
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) out.push_back(it->path());
+  if (ec) throw InputError(dir.string() + ": cannot list folder: " + ec.message());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// One file (hard or symbolic links) given for two modalities, or as a modality and the segmentation.
+void check_distinct_files(const CaseFiles& cf) {
+  std::vector<std::pair<int, fs::path>> all;
+  for (int m = 0; m < kNumModalities; ++m)
+    if (cf.modality[m]) all.emplace_back(m, *cf.modality[m]);
+  if (cf.seg) all.emplace_back(kSeg, *cf.seg);
+  for (std::size_t i = 0; i < all.size(); ++i)
+    for (std::size_t j = 0; j < i; ++j) {
+      std::error_code ec;
+      if (fs::equivalent(all[i].second, all[j].second, ec) && !ec)
+        throw InputError(fmt::format("{} and {}: the same file is given as the {} and the {} (links to one file?)",
+                                     all[j].second.string(), all[i].second.string(), kind_name(all[j].first),
+                                     kind_name(all[i].first)));
+    }
+}
+
+// A modality whose nonzero voxels are (nearly) all one value carries no image: as a brain mask it would cover the
+// whole volume (background included) and the tumour would be found everywhere.
+void check_not_constant(const Image& img, const fs::path& file, int modality) {
+  std::vector<float> nz;
+  const std::size_t n = img.voxels.size();
+  std::size_t count = 0;
+  for (float v : img.voxels) count += v != 0.0f;
+  if (count == 0) return;  // read_image reports all-zero images
+  const std::size_t stride = std::max<std::size_t>(1, count / 200000);
+  nz.reserve(count / stride + 1);
+  std::size_t k = 0;
+  for (std::size_t i = 0; i < n; ++i)
+    if (img.voxels[i] != 0.0f && (k++ % stride) == 0) nz.push_back(img.voxels[i]);
+  const auto at = [&](double q) {
+    auto it = nz.begin() + static_cast<std::ptrdiff_t>(q * static_cast<double>(nz.size() - 1));
+    std::nth_element(nz.begin(), it, nz.end());
+    return *it;
+  };
+  const float lo = at(0.01), hi = at(0.99);
+  if (lo == hi)
+    throw InputError(fmt::format("{} ({}): the image is (nearly) constant: 98% or more of its {} nonzero voxels have "
+                                 "the value {:g} (a placeholder or blank image?)",
+                                 file.string(), modality_display(modality), count, lo));
+}
+
 }  // namespace
 
 SubsetMask CaseFiles::present() const {
@@ -120,15 +171,23 @@ CaseFiles discover_case(const fs::path& dir) {
 
   CaseFiles cf;
   cf.id = folder_name(dir);
-  for (const auto& f : sorted_files(dir)) {
+  for (const auto& f : sorted_entries(dir)) {
     const Classified c = classify(f);
     if (c.kind < 0) continue;
+    // Named like a case file but a folder, a FIFO, a broken link, unreadable: an error, never a silent skip (the
+    // case would be segmented without that modality).
+    try {
+      check_readable_file(f);
+    } catch (const InputError& e) {
+      throw InputError(std::string(e.what()) + " (named like the case's " + kind_name(c.kind) + ")");
+    }
     auto& slot = c.kind == kSeg ? cf.seg : cf.modality[c.kind];
     if (slot)
       throw InputError(fmt::format("{}: two files for the same {}: {} and {}", dir.string(), kind_name(c.kind),
                                    slot->filename().string(), f.filename().string()));
     slot = f;
   }
+  check_distinct_files(cf);
   if (cf.present() == 0)
     throw InputError(dir.string() +
                      ": no modality image found (expected files named *_flair, *_t1, *_t1ce, *_t2 "
@@ -147,10 +206,12 @@ CaseFiles case_from_paths(const std::array<std::optional<fs::path>, kNumModaliti
                           const std::optional<fs::path>& seg, std::string id) {
   CaseFiles cf;
   auto check = [](const fs::path& p, const std::string& what) {
-    std::error_code ec;
     if (p.empty()) throw InputError("empty file name given for " + what);
-    if (!fs::exists(p, ec)) throw InputError(p.string() + ": file not found (" + what + ")");
-    if (fs::is_directory(p, ec)) throw InputError(p.string() + ": is a folder, expected an image file (" + what + ")");
+    try {
+      check_readable_file(p);
+    } catch (const InputError& e) {
+      throw InputError(std::string(e.what()) + " (" + what + ")");
+    }
   };
   for (int m = 0; m < kNumModalities; ++m) {
     if (!paths[m] || paths[m]->empty()) continue;
@@ -168,6 +229,7 @@ CaseFiles case_from_paths(const std::array<std::optional<fs::path>, kNumModaliti
     check(*seg, "segmentation");
     cf.seg = *seg;
   }
+  check_distinct_files(cf);
   if (id.empty() || id == "case") {
     // Derive the id from the files' common name prefix, e.g. "BraTS_001" from BraTS_001_t1.nii.gz.
     std::vector<std::string> stems;
@@ -195,6 +257,7 @@ Case load_case(const CaseFiles& files, SubsetMask only, bool load_seg) {
   for (int m = 0; m < kNumModalities; ++m) {
     if (!subset_has(only, m) || !files.modality[m]) continue;
     Image img = read_image(*files.modality[m]);
+    check_not_constant(img, *files.modality[m], m);
     if (ref < 0) {
       ref = m;
       c.geom = img.geom;

@@ -1,8 +1,13 @@
 // NIfTI (and NRRD / MetaImage) reading and writing through ITK.
 #include "gmd/io/nifti.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <cmath>
 #include <cstring>
 #include <future>
@@ -29,6 +34,7 @@
 
 #include "gmd/common/error.hpp"
 #include "gmd/common/fs_util.hpp"
+#include "gmd/io/nifti_header.hpp"
 
 namespace gmd::io {
 namespace fs = std::filesystem;
@@ -46,6 +52,10 @@ void ensure_io_factories() {
     if (!have.count("NiftiImageIOFactory")) itk::NiftiImageIOFactory::RegisterOneFactory();
     if (!have.count("NrrdImageIOFactory")) itk::NrrdImageIOFactory::RegisterOneFactory();
     if (!have.count("MetaImageIOFactory")) itk::MetaImageIOFactory::RegisterOneFactory();
+    // Our messages say what is wrong in one line: niftilib's "** ERROR" lines and ITK's multi-line WARNING blocks
+    // would print before them (and for problems we report ourselves, or that do not matter).
+    nifti_set_debug_level(0);
+    itk::Object::GlobalWarningDisplayOff();
   });
 }
 
@@ -208,6 +218,29 @@ typename itk::Image<T, 3>::Pointer wrap(const Volume<T>& v, const fs::path& path
   return img;
 }
 
+// ITK's writers ignore failed writes (a full disk gives a truncated file and no error): read back what was written.
+void verify_written(const fs::path& file, std::size_t voxels) {
+  const std::string lname = lower_extension(file);
+  const bool nifti = lname.size() >= 4 && (lname.compare(lname.size() - 4, 4, ".nii") == 0 ||
+                                           (lname.size() >= 7 && lname.compare(lname.size() - 7, 7, ".nii.gz") == 0));
+  if (nifti) {
+    const NiftiScan s = scan_nifti(file.string());
+    if (!s.header_ok) throw std::runtime_error("the header cannot be read back");
+    if (s.got < s.expected)
+      throw std::runtime_error(fmt::format("voxel data end after {} of {} bytes", s.got, s.expected));
+    if (s.corrupt) throw std::runtime_error("compressed data fail their integrity check");
+    if (s.expected == 0 && voxels > 0) throw std::runtime_error("no voxel data");
+    return;
+  }
+  auto reader = itk::ImageFileReader<FloatImage>::New();
+  reader->SetFileName(file.string());
+  try {
+    reader->Update();
+  } catch (const itk::ExceptionObject& e) {
+    throw std::runtime_error(one_line(e.GetDescription()));
+  }
+}
+
 template <typename T>
 void write_volume(const fs::path& path, const Volume<T>& v) {
   ensure_io_factories();
@@ -234,7 +267,7 @@ void write_volume(const fs::path& path, const Volume<T>& v) {
         fs::remove(lower, ec);
         throw;
       }
-    });
+    }, [&](const fs::path& tmp) { verify_written(tmp, v.geom.voxel_count()); });
   } catch (const itk::ExceptionObject& e) {
     fail(path, "cannot write image: " + one_line(e.GetDescription()));
   } catch (const fs::filesystem_error& e) {
@@ -244,11 +277,35 @@ void write_volume(const fs::path& path, const Volume<T>& v) {
 
 }  // namespace
 
+void check_readable_file(const fs::path& path) {
+  if (path.empty()) throw InputError("empty file name");
+  struct stat st {};
+  if (stat(path.c_str(), &st) != 0) {
+    const int err = errno;
+    struct stat lst {};
+    if (err == ENOENT && lstat(path.c_str(), &lst) == 0 && S_ISLNK(lst.st_mode)) {
+      std::error_code ec;
+      const fs::path to = fs::read_symlink(path, ec);
+      fail(path, "broken symbolic link" + (ec ? std::string() : " (points to " + to.string() + ", which does not exist)"));
+    }
+    if (err == ENOENT) fail(path, "file not found");
+    if (err == ELOOP) fail(path, "cannot open: too many levels of symbolic links (a link loop?)");
+    fail(path, "cannot open: " + std::error_code(err, std::generic_category()).message());
+  }
+  if (S_ISDIR(st.st_mode)) fail(path, "is a folder, expected an image file");
+  if (!S_ISREG(st.st_mode))
+    fail(path, std::string("is not a regular file (") +
+                   (S_ISFIFO(st.st_mode) ? "a FIFO" : S_ISSOCK(st.st_mode) ? "a socket" : "a device") +
+                   "), expected an image file");
+  const int fd = open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) fail(path, "cannot open: " + std::error_code(errno, std::generic_category()).message());
+  close(fd);
+}
+
 Image read_image(const fs::path& path, bool reject_all_zero) {
   ensure_io_factories();
+  check_readable_file(path);
   std::error_code ec;
-  if (!fs::exists(path, ec)) fail(path, "file not found");
-  if (fs::is_directory(path, ec)) fail(path, "is a folder, expected an image file");
   const auto file_size = fs::file_size(path, ec);
   if (ec) fail(path, "cannot access file: " + ec.message());
   if (file_size == 0) fail(path, "file is empty (0 bytes)");
@@ -265,6 +322,7 @@ Image read_image(const fs::path& path, bool reject_all_zero) {
                          : "not a readable image: unknown format or corrupt header (supported: NIfTI .nii/.nii.gz, "
                            "NRRD .nrrd/.nhdr, MetaImage .mha/.mhd)");
   }
+  if (std::string(io->GetNameOfClass()) == "NiftiImageIO") check_nifti_header(path);
   try {
     io->SetFileName(name);
     io->ReadImageInformation();
@@ -310,7 +368,10 @@ Image read_image(const fs::path& path, bool reject_all_zero) {
   try {
     reader->Update();
   } catch (const itk::ExceptionObject& e) {
-    read_error = "cannot read voxel data (truncated or corrupt file?): " + one_line(e.GetDescription());
+    const std::string d = one_line(e.GetDescription());
+    read_error = d.find("allocate") != std::string::npos
+                     ? "cannot read voxel data: out of memory for " + dims_str() + " voxels"
+                     : "cannot read voxel data (truncated or corrupt file?): " + d;
   } catch (const std::bad_alloc&) {
     read_error = "cannot read voxel data: out of memory for " + dims_str() + " voxels";
   } catch (const std::exception& e) {

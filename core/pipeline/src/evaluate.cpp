@@ -164,8 +164,14 @@ std::string per_case_csv(const EvalReport& r) {
   return s.str();
 }
 
-void write_report(const EvalReport& r, const fs::path& out) {
-  fs::create_directories(out);
+void write_report_files(const EvalReport& r, const fs::path& out);
+
+void write_report(const EvalReport& r, const fs::path& out_dir) {
+  // All five files or none (a failure midway leaves the folder as it was).
+  write_folder_atomically(out_dir, [&](const fs::path& out) { write_report_files(r, out); });
+}
+
+void write_report_files(const EvalReport& r, const fs::path& out) {
   std::string t2 = "# Table 2 layout: Dice (%) per region and modality subset\n\nModel: " + r.model_name + "\n\n" +
                    table2_markdown(r, false) + "\n## HD95 (mm)\n\n" + table2_markdown(r, true);
   write_text_atomically(out / "table2.md", t2);

@@ -1,5 +1,6 @@
 #include "gmd/pipeline/service.hpp"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -138,6 +139,12 @@ std::vector<torch::Tensor> run_model(const Model& model, const io::Preprocessed&
   if (device_name) *device_name = device.is_cuda() ? "cuda" : "cpu";
   const engine::Sample sample = to_sample(pp, "case");
   engine::PredictOptions po;
+  const int64_t mult = model.impl->loaded.model->config().multiple();
+  if (opt.patch != 0 && (opt.patch < mult || opt.patch > 1024 || opt.patch % mult != 0))
+    throw UsageError(fmt::format("--patch {}: the sliding window must be a multiple of {} (the network has {} levels) "
+                                 "from {} to 1024, e.g. {}",
+                                 opt.patch, mult, model.impl->loaded.model->config().widths.size(), mult,
+                                 std::max<int64_t>(mult, 96 / mult * mult)));
   po.patch = opt.patch > 0 ? opt.patch : model.card().value("/inference/patch"_json_pointer, int64_t{96});
   po.overlap = opt.overlap;
   if (progress.report) po.progress = [&](double f) { progress.report("segmenting", f); };
@@ -264,14 +271,16 @@ std::string ablation_csv(const Ablation& a) {
   return s.str();
 }
 
-void write_ablation(const Ablation& a, const fs::path& dir) {
-  fs::create_directories(dir);
-  for (const auto& e : a.entries) {
-    std::string name = subset_keys(e.subset);
-    std::replace(name.begin(), name.end(), ',', '_');
-    io::write_labels(dir / (name + ".nii.gz"), e.labels);
-  }
-  write_text_atomically(dir / "ablation.csv", ablation_csv(a));
+void write_ablation(const Ablation& a, const fs::path& out_dir) {
+  // All label maps and the table, or none of them (no zero-byte label maps on a full disk).
+  write_folder_atomically(out_dir, [&](const fs::path& dir) {
+    for (const auto& e : a.entries) {
+      std::string name = subset_keys(e.subset);
+      std::replace(name.begin(), name.end(), ',', '_');
+      io::write_labels(dir / (name + ".nii.gz"), e.labels);
+    }
+    write_text_atomically(dir / "ablation.csv", ablation_csv(a));
+  });
 }
 
 }  // namespace gmd::pipeline

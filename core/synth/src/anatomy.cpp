@@ -17,6 +17,7 @@
 #include <itkSmoothingRecursiveGaussianImageFilter.h>
 
 #include "gmd/common/error.hpp"
+#include "gmd/io/nifti.hpp"
 
 namespace gmd::synth {
 namespace fs = std::filesystem;
@@ -82,11 +83,13 @@ std::array<float, 3> TissueModel::posterior(double v) const {
 
 struct AnatomyBuilder {
   static std::shared_ptr<const Anatomy> build(const fs::path& path, double blur_mm) {
-    std::error_code ec;
-    if (!fs::exists(path, ec))
-      throw InputError(path.string() +
-                       ": synthetic-data template not found (install Debian's mricron-data, or set "
-                       "GMD_SYNTH_TEMPLATE to a skull-stripped T1 NIfTI such as Colin27 ch2bet.nii.gz)");
+    Anatomy::check_template(path);
+    // Our checked reader first: header, truncation (niftilib would zero-fill a short file), NaN/Inf voxels.
+    try {
+      (void)io::read_image(path);
+    } catch (const InputError& e) {
+      throw InputError(std::string(e.what()) + " (the synthetic-data template)");
+    }
     FloatImage::Pointer img;
     try {
       auto reader = itk::ImageFileReader<FloatImage>::New();
@@ -215,6 +218,14 @@ struct AnatomyBuilder {
     return a;
   }
 };
+
+void Anatomy::check_template(const fs::path& path) {
+  std::error_code ec;
+  if (!fs::exists(path, ec))
+    throw InputError(path.string() +
+                     ": synthetic-data template not found (install Debian's mricron-data, or set "
+                     "GMD_SYNTH_TEMPLATE to a skull-stripped T1 NIfTI such as Colin27 ch2bet.nii.gz)");
+}
 
 std::shared_ptr<const Anatomy> Anatomy::load(const fs::path& path, double blur_mm) {
   static std::mutex mu;

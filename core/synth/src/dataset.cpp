@@ -8,11 +8,13 @@
 #include <fmt/format.h>
 
 #include "gmd/common/error.hpp"
+#include "gmd/common/fs_util.hpp"
 #include "gmd/common/modality.hpp"
 #include "gmd/io/labels.hpp"
 #include "gmd/io/nifti.hpp"
 #include "gmd/synth/detail.hpp"
 #include "gmd/synth/synth.hpp"
+#include "gmd/synth/anatomy.hpp"
 
 namespace gmd::synth {
 namespace fs = std::filesystem;
@@ -50,6 +52,15 @@ fs::path write_case(io::Case& c, const fs::path& out) { return write_case_impl(c
 std::vector<fs::path> generate_dataset(const fs::path& out, int n, const DatasetOptions& opt) {
   if (n < 0) throw UsageError(fmt::format("number of cases must be >= 0 (got {})", n));
   if (opt.first_index < 0) throw UsageError(fmt::format("first index must be >= 0 (got {})", opt.first_index));
+  Anatomy::check_template(opt.synth.template_path);  // before the output folder exists: no empty folder left
+  if (n > 0) {  // a truncated or corrupt template is refused before anything is written
+    try {
+      (void)io::read_image(opt.synth.template_path);
+    } catch (const InputError& e) {
+      throw InputError(std::string(e.what()) + " (the synthetic-data template)");
+    }
+  }
+  check_output_folder(out, "output folder");
   std::error_code ec;
   fs::create_directories(out, ec);
   if (ec) throw InputError(out.string() + ": cannot create the output folder: " + ec.message());

@@ -25,6 +25,8 @@ class Anatomy {
   // Reads the template with ITK (throws gmd::InputError naming the file), optionally smooths it
   // (Gaussian, sigma in mm; 0 = none) for coarser output grids.
   static std::shared_ptr<const Anatomy> load(const std::filesystem::path& path, double blur_mm);
+  // Throws gmd::InputError (how to get one) if the template file does not exist; cheap, before any output is made.
+  static void check_template(const std::filesystem::path& path);
 
   std::array<std::size_t, 3> size{};
   std::array<double, 9> phys_to_index{};  // continuous index = M (p - origin), LPS mm
