@@ -2,6 +2,7 @@
 // engine-only build).
 #include <spdlog/spdlog.h>
 
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -13,6 +14,9 @@
 #include "commands.hpp"
 #include "gmd/common/error.hpp"
 #include "gmd/common/fs_util.hpp"
+#if GMD_CLI_FULL
+#include <itkMacro.h>
+#endif
 
 namespace {
 std::string one_line(std::string s) {
@@ -27,6 +31,9 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("gmd " GMD_VERSION));
   gmd::install_temp_cleanup_handlers();
+  // Past a file-size limit (ulimit -f) a write fails with EFBIG and we say so, like on a full disk, instead of
+  // being killed by SIGXFSZ with a partial file.
+  std::signal(SIGXFSZ, SIG_IGN);
   bool verbose = false;
   app.add_flag("-v,--verbose", verbose, "Debug logging");
   // Prints whether tcmalloc is mapped into this process (LibTorch is ~10x faster on CPU with it).
@@ -74,6 +81,11 @@ int main(int argc, char** argv) {
     if (!e.path2().empty()) where += " -> " + e.path2().string();
     std::cerr << "gmd: error: " << (where.empty() ? std::string() : where + ": ") << e.code().message() << "\n";
     return 2;
+#if GMD_CLI_FULL
+  } catch (const itk::ExceptionObject& e) {  // ITK refusing an input our own checks let through
+    std::cerr << "gmd: error: " << one_line(e.GetDescription()) << "\n";
+    return 2;
+#endif
   } catch (const nlohmann::json::exception& e) {
     std::cerr << "gmd: error: invalid JSON input: " << one_line(e.what()) << "\n";
     return 2;

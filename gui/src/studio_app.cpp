@@ -10,6 +10,7 @@
 #include <QPalette>
 #include <QStyleFactory>
 #include <QTimer>
+#include <csignal>
 #include <cstdlib>
 #include <iostream>
 #include <string>
@@ -18,6 +19,7 @@
 #include <unistd.h>
 
 #include "gmd/common/error.hpp"
+#include "gmd/common/fs_util.hpp"
 #include "gmd/gui/case_controller.hpp"
 #include "gmd/gui/main_window.hpp"
 #include "gmd/gui/segmentation_controller.hpp"
@@ -155,6 +157,8 @@ int choose_platform(int argc, char** argv) {
 
 int run_studio(int argc, char** argv) {
   if (const int rc = choose_platform(argc, argv)) return rc;
+  std::signal(SIGXFSZ, SIG_IGN);  // a file-size limit makes writes fail with a message, not kill the studio
+  install_temp_cleanup_handlers();
   viz::VtkGlWidget::setDefaultSurfaceFormat();
   QApplication app(argc, argv);
   QApplication::setApplicationName("GMD Studio");
