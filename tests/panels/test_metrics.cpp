@@ -162,6 +162,18 @@ TEST(Metrics, ResumedRunRewritingStepsDropsTheStaleTail) {
   EXPECT_TRUE(log.vals().empty());
 }
 
+// Found by fuzz/fuzz_metrics (regression input fuzz/regressions/fuzz_metrics/type-not-a-string): a record whose
+// "type" is not a string made append() throw nlohmann's type_error; it is an unknown record type, ignored.
+TEST(Metrics, NonStringTypeIsAnUnknownRecordTypeNotAnException) {
+  MetricsLog log;
+  EXPECT_NO_THROW(log.append("{\"type\":1,\"step\":1}\n{\"type\":null}\n{\"type\":[\"step\"],\"step\":2}\n"));
+  EXPECT_NO_THROW(log.append("{\"type\":\"step\",\"step\":3,\"loss\":1}\n{\"type\":{}}"));
+  EXPECT_NO_THROW(log.finish());
+  ASSERT_EQ(log.steps().size(), 1u);
+  EXPECT_EQ(log.steps().back().step, 3);
+  EXPECT_EQ(log.bad_lines(), 0u);
+}
+
 TEST(Metrics, FollowerReadsAppendsAndRestartsWhenTheFileIsReplaced) {
   const fs::path dir = fs::temp_directory_path() / ("gmd_follow_" + std::to_string(::getpid()));
   fs::create_directories(dir);

@@ -151,7 +151,10 @@ bool MetricsLog::parse_line(std::string_view raw) {
     ++bad_lines_;
     return false;
   }
-  const std::string type = j.value("type", std::string());
+  // Not j.value("type", ...): it throws when "type" is there but not a string (found by fuzz/fuzz_metrics);
+  // a non-string type is an unknown record type.
+  const auto ty = j.find("type");
+  const std::string type = ty != j.end() && ty->is_string() ? ty->get<std::string>() : std::string();
   if (type == "config") {
     config_ = j;
     ++revision_;
