@@ -1,6 +1,6 @@
 #pragma once
 // Helpers shared by the libFuzzer targets (fuzz/*.cpp): a per-process scratch folder, file writing, gzip, SHA-256,
-// zip CRC repair, and the "finding" report (anything outside a target's contract aborts, which libFuzzer records
+// zip records, and the "finding" report (anything outside a target's contract aborts, which libFuzzer records
 // as a crash and saves the input).
 #include <unistd.h>
 #include <zlib.h>
@@ -160,10 +160,11 @@ inline void put_le32(std::string& b, std::size_t at, uint32_t v) {
   for (int i = 0; i < 4; ++i) b[at + i] = static_cast<char>((v >> (8 * i)) & 0xff);
 }
 
-// A zip archive (model.pt is one) whose stored (uncompressed) entries' CRC-32s are recomputed from their current
-// bytes, in the central directory and the local headers, so that a mutation of an entry's content gets past the
-// CRC check and reaches the reader behind it. Returns false when the bytes are not a zip this understands.
-inline bool fix_zip_crcs(std::string& z) {
+// Calls fn(name, data, size, cd, local) for every stored (uncompressed) entry of a zip archive (model.pt is one) whose
+// bytes lie inside `z`: data is the offset of its content, cd and local those of its central directory record and local
+// header. Returns false when `z` has no end-of-central-directory record.
+template <typename Fn>
+bool for_each_stored_entry(const std::string& z, Fn fn) {
   if (z.size() < 22) return false;
   std::size_t eocd = std::string::npos;
   for (std::size_t i = z.size() - 22 + 1; i-- > 0 && z.size() - i <= 22 + 65535;)
@@ -172,27 +173,28 @@ inline bool fix_zip_crcs(std::string& z) {
       break;
     }
   if (eocd == std::string::npos) return false;
-  const uint32_t entries = get_le(z, eocd + 10, 2);
+  // The central directory: where the end record says, else where a zip64 end record says (LibTorch writes zip64
+  // records), else the first central directory signature; read up to the end record.
   std::size_t cd = get_le(z, eocd + 16, 4);
-  bool any = false;
-  for (uint32_t e = 0; e < entries; ++e) {
+  if ((cd + 4 > z.size() || get_le(z, cd, 4) != 0x02014b50) && eocd >= 20 && get_le(z, eocd - 20, 4) == 0x07064b50) {
+    const std::size_t z64 = get_le(z, eocd - 20 + 8, 4);
+    if (z64 + 56 <= z.size() && get_le(z, z64, 4) == 0x06064b50) cd = get_le(z, z64 + 48, 4);
+  }
+  if (cd + 4 > z.size() || get_le(z, cd, 4) != 0x02014b50) cd = z.find("PK\x01\x02");
+  if (cd == std::string::npos) return true;
+  while (true) {
     if (cd + 46 > z.size() || get_le(z, cd, 4) != 0x02014b50) break;
     const uint32_t method = get_le(z, cd + 10, 2), csize = get_le(z, cd + 20, 4);
     const std::size_t name_len = get_le(z, cd + 28, 2), extra_len = get_le(z, cd + 30, 2),
                       comment_len = get_le(z, cd + 32, 2), local = get_le(z, cd + 42, 4);
+    if (cd + 46 + name_len > z.size()) break;
     if (method == 0 && csize != 0xffffffffu && local + 30 <= z.size() && get_le(z, local, 4) == 0x04034b50) {
       const std::size_t data = local + 30 + get_le(z, local + 26, 2) + get_le(z, local + 28, 2);
-      if (data + csize <= z.size()) {
-        const uint32_t crc = static_cast<uint32_t>(
-            crc32(0, reinterpret_cast<const Bytef*>(z.data() + data), static_cast<uInt>(csize)));
-        put_le32(z, cd + 16, crc);
-        put_le32(z, local + 14, crc);
-        any = true;
-      }
+      if (data + csize <= z.size()) fn(z.substr(cd + 46, name_len), data, std::size_t(csize), cd, local);
     }
     cd += 46 + name_len + extra_len + comment_len;
   }
-  return any;
+  return true;
 }
 
 }  // namespace gmd::fuzz

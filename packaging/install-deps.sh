@@ -12,6 +12,7 @@ PKGS=(
   libtorch-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libssl-dev
+  clang-14 libfuzzer-14-dev
   libopenblas0-openmp libtcmalloc-minimal4
   xvfb xauth mesa-utils libgl1-mesa-dri imagemagick
   python3 python3-venv python3-pip
