@@ -29,21 +29,31 @@ inline void write_model(const fs::path& dir, const engine::NetConfig& c = tiny_n
 }
 
 // Replaces, in the card (objects and arrays, 4 levels deep), every string that looks like a SHA-256 (64 hex digits)
-// and differs from `sha` by `sha`: a card that carries the checksum of model.pt then still matches the (fuzzed)
-// model.pt, so LibTorch's reader is reached whatever the card's key for it is. Returns whether anything changed.
-inline bool set_sha(nlohmann::json& j, const std::string& sha, int depth = 0) {
+// by the checksum it should hold: that of the card's "net" (compact dump) when its key names the net (e.g.
+// "net_sha256"), else `weights_sha` (the SHA-256 of model.pt, e.g. "weights_sha256"). A card that carries checksums
+// then still matches the fuzzed model.pt / net, so LibTorch's reader and the net parser are reached whatever the
+// card's keys for them are. Returns whether anything changed.
+inline bool set_sha(nlohmann::json& card, const std::string& weights_sha) {
+  std::string net_sha;
+  if (card.is_object() && card.contains("net")) net_sha = sha256_hex(card["net"].dump());
   bool changed = false;
-  if (depth > 4) return false;
-  if (j.is_string()) {
-    const auto& s = j.get_ref<const std::string&>();
-    if (is_sha256_hex(s) && s != sha) {
-      j = sha;
-      return true;
+  auto walk = [&](auto&& self, nlohmann::json& j, const std::string& key, int depth) -> void {
+    if (depth > 4) return;
+    if (j.is_string()) {
+      const auto& s = j.get_ref<const std::string&>();
+      const bool names_net = key.find("net") != std::string::npos && !net_sha.empty();
+      const std::string& want = names_net ? net_sha : weights_sha;
+      if (is_sha256_hex(s) && s != want) {
+        j = want;
+        changed = true;
+      }
+    } else if (j.is_object()) {
+      for (auto it = j.begin(); it != j.end(); ++it) self(self, it.value(), it.key(), depth + 1);
+    } else if (j.is_array()) {
+      for (auto& v : j) self(self, v, key, depth + 1);
     }
-    return false;
-  }
-  if (j.is_object() || j.is_array())
-    for (auto& v : j) changed = set_sha(v, sha, depth + 1) || changed;
+  };
+  walk(walk, card, "", 0);
   return changed;
 }
 

@@ -71,7 +71,7 @@ for t in "${SELECTED[@]}"; do
   if [ -d "fuzz/regressions/$t" ]; then
     for f in "fuzz/regressions/$t"/*; do
       [ -f "$f" ] || continue
-      if GMD_FUZZ_SKIP_KNOWN=0 timeout 300 "$BIN/$t" "$f" >"$OUT/logs/$t.regression.$(basename "$f").log" 2>&1; then
+      if (GMD_FUZZ_SKIP_KNOWN=0 timeout 300 "$BIN/$t" "$f"; exit $?) >"$OUT/logs/$t.regression.$(basename "$f").log" 2>&1; then
         reg_pass=$((reg_pass + 1))
         case "$(basename "$f")" in known-*) echo "fuzz.sh: $t: known finding $(basename "$f") no longer crashes: rename it (drop known-)";; esac
       else
@@ -87,7 +87,7 @@ for t in "${SELECTED[@]}"; do
   log="$OUT/logs/$t.log"
   s0=$(date +%s)
   rc=0
-  "$BIN/$t" "${FUZZ_ARGS[@]}" -artifact_prefix="$OUT/crashes/$t/" "$OUT/corpus/$t" "$OUT/seeds/$t" >"$log" 2>&1 || rc=$?
+  ("$BIN/$t" "${FUZZ_ARGS[@]}" -artifact_prefix="$OUT/crashes/$t/" "$OUT/corpus/$t" "$OUT/seeds/$t"; exit $?) >"$log" 2>&1 || rc=$?
   secs=$(( $(date +%s) - s0 ))
   execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | tail -1 | grep -o '[0-9]*$' || true)
   execs=${execs:-?}
