@@ -35,9 +35,12 @@ std::string lower(std::string s) {
 int expected_kind(const std::string& name) {
   const std::string l = lower(name);
   std::string stem;
-  if (l.size() > 7 && l.compare(l.size() - 7, 7, ".nii.gz") == 0) stem = l.substr(0, l.size() - 7);
-  else if (l.size() > 4 && l.compare(l.size() - 4, 4, ".nii") == 0) stem = l.substr(0, l.size() - 4);
-  else return -1;
+  if (l.size() > 7 && l.compare(l.size() - 7, 7, ".nii.gz") == 0)
+    stem = l.substr(0, l.size() - 7);
+  else if (l.size() > 4 && l.compare(l.size() - 4, 4, ".nii") == 0)
+    stem = l.substr(0, l.size() - 4);
+  else
+    return -1;
   if (name[0] == '.') return -1;
   const auto sep = stem.find_last_of("_-");
   const std::string suffix = sep == std::string::npos ? stem : stem.substr(sep + 1);
@@ -88,8 +91,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (name.empty()) continue;
     const fs::path p = dir / name;
     if (fs::exists(fs::symlink_status(p, ec))) continue;
-    if (kind == 2) fs::create_directory(p, ec);
-    else if (kind == 3) fs::create_symlink("missing-target.nii.gz", p, ec);
+    if (kind == 2)
+      fs::create_directory(p, ec);
+    else if (kind == 3)
+      fs::create_symlink("missing-target.nii.gz", p, ec);
     else {
       write_file(p, "");
       files.push_back(p);

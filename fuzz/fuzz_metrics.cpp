@@ -21,11 +21,11 @@ using gmd::panels::MetricsLog;
 void same(const MetricsLog& a, const MetricsLog& b, const char* what) {
   if (a.steps().size() != b.steps().size() || a.vals().size() != b.vals().size() || a.bad_lines() != b.bad_lines() ||
       a.last_step() != b.last_step() || a.config() != b.config())
-    finding("fuzz_metrics",
-            std::string(what) + ": different records (steps " + std::to_string(a.steps().size()) + " vs " +
-                std::to_string(b.steps().size()) + ", vals " + std::to_string(a.vals().size()) + " vs " +
-                std::to_string(b.vals().size()) + ", bad lines " + std::to_string(a.bad_lines()) + " vs " +
-                std::to_string(b.bad_lines()) + ")");
+    finding("fuzz_metrics", std::string(what) + ": different records (steps " + std::to_string(a.steps().size()) +
+                                " vs " + std::to_string(b.steps().size()) + ", vals " +
+                                std::to_string(a.vals().size()) + " vs " + std::to_string(b.vals().size()) +
+                                ", bad lines " + std::to_string(a.bad_lines()) + " vs " +
+                                std::to_string(b.bad_lines()) + ")");
 }
 
 void series(const MetricsLog& log, unsigned c) {

@@ -6,6 +6,7 @@
 // carries a SHA-256 of model.pt (64 hex digits), it is rewritten to the input's, so the weights still reach LibTorch.
 // GMD_FUZZ_SKIP_KNOWN=1 skips inputs that hit a known, reported and not yet fixed finding (docs/reliability.md).
 #include <cstdint>
+#include <cstring>
 #include <string>
 
 #include "fuzz_util.hpp"
@@ -34,24 +35,17 @@ bool pickle_overlong(const char* p, std::size_t n) {
   std::size_t i = 0;
   while (i < n) {
     const unsigned char op = static_cast<unsigned char>(p[i++]);
-    int fixed = -1, lenw = 0, lines = 0;
-    switch (op) {
-      case '.': return false;  // STOP
-      case '(': case ')': case ']': case '}': case 'a': case 'e': case 's': case 'u': case 't': case 0x85: case 0x86:
-      case 0x87: case 'R': case 0x81: case 0x92: case 'b': case 'N': case 0x88: case 0x89: case '0': case '1':
-      case '2': case 'Q': case 'l': case 'd': case 'o': case 0x8f: case 0x90: case 0x91: case 0x93: case 0x94:
-      case 0x97: case 0x98: fixed = 0; break;
-      case 0x80: case 'K': case 'q': case 'h': case 0x82: fixed = 1; break;
-      case 'M': case 0x83: fixed = 2; break;
-      case 'J': case 'r': case 'j': case 0x84: fixed = 4; break;
-      case 'G': case 0x95: fixed = 8; break;
-      case 'C': case 'U': case 0x8c: case 0x8a: lenw = 1; break;
-      case 'X': case 'B': case 'T': case 0x8b: lenw = 4; break;
-      case 0x8d: case 0x8e: case 0x96: lenw = 8; break;
-      case 'I': case 'L': case 'F': case 'S': case 'V': case 'P': case 'p': case 'g': lines = 1; break;
-      case 'c': case 'i': lines = 2; break;
-      default: return false;  // unknown opcode: LibTorch rejects it
-    }
+    if (op == '.') return false;  // STOP
+    // Argument shapes of the opcodes (pickletools): fixed size, length-prefixed, newline-terminated lines.
+    static constexpr char fixed0[] = "()]}aestuRbN012Qldo\x85\x86\x87\x81\x92\x88\x89\x8f\x90\x91\x93\x94\x97\x98";
+    static constexpr char fixed1[] = "Kqh\x80\x82", fixed2[] = "M\x83", fixed4[] = "Jrj\x84", fixed8[] = "G\x95";
+    static constexpr char len1[] = "CU\x8c\x8a", len4[] = "XBT\x8b", len8[] = "\x8d\x8e\x96";
+    static constexpr char line1[] = "ILFSVPpg", line2[] = "ci";
+    auto in = [op](const char* set) { return op != 0 && std::strchr(set, static_cast<char>(op)) != nullptr; };
+    const int fixed = in(fixed0) ? 0 : in(fixed1) ? 1 : in(fixed2) ? 2 : in(fixed4) ? 4 : in(fixed8) ? 8 : -1;
+    const int lenw = in(len1) ? 1 : in(len4) ? 4 : in(len8) ? 8 : 0;
+    const int lines = in(line1) ? 1 : in(line2) ? 2 : 0;
+    if (fixed < 0 && !lenw && !lines) return false;  // unknown opcode: LibTorch rejects it
     if (fixed >= 0) {
       i += static_cast<std::size_t>(fixed);
     } else if (lenw) {

@@ -10,6 +10,7 @@
 //   flag & 4: read_labels instead of read_image
 //   flag & 8: read_image(path, reject_all_zero = false)
 // GMD_FUZZ_SKIP_KNOWN=1 skips inputs that hit a known, reported and not yet fixed finding (docs/reliability.md).
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -46,18 +47,27 @@ bool nifti1_header(const std::string& bytes, Hdr& h) {
   int32_t n;
   std::memcpy(&n, bytes.data(), 4);
   h.p = reinterpret_cast<const unsigned char*>(bytes.data());
-  if (n == 348) h.swap = false;
-  else if (__builtin_bswap32(static_cast<uint32_t>(n)) == 348u) h.swap = true;
-  else return false;
+  if (n == 348)
+    h.swap = false;
+  else if (__builtin_bswap32(static_cast<uint32_t>(n)) == 348u)
+    h.swap = true;
+  else
+    return false;
   return true;
 }
 
 // Known findings, reported and not yet fixed in core/io/src/nifti.cpp (docs/reliability.md, ## Fuzzing):
 //   nonfinite-sform: sform_code > 0 with a NaN/Inf in srow_x/y/z aborts inside ITK/VNL (vnl_svd / matrix
 //                    inverse of the direction cosines) before read_image can reject it.
+//   huge-dims:       a header declaring a huge volume (e.g. 2086x2048x256, 1.1 G voxels, under read_image's 2^31
+//                    limit) in a file of a few hundred bytes: ITK allocates the float buffer (4.4 GB; niftilib then
+//                    zero-fills it for the short read) before read_image finds the file truncated.
 const char* known_issue(const std::string& file_bytes) {
   Hdr h;
   if (!nifti1_header(file_bytes, h)) return nullptr;
+  double nvox = 1.0;
+  for (std::size_t at = 42; at < 48; at += 2) nvox *= std::max<int16_t>(1, h.i16(at));
+  if (nvox * 4.0 > double(1 << 30)) return "huge-dims";
   if (h.i16(254) > 0)
     for (std::size_t at = 280; at < 328; at += 4)
       if (!std::isfinite(h.f32(at))) return "nonfinite-sform";

@@ -57,21 +57,4 @@ inline bool set_sha(nlohmann::json& card, const std::string& weights_sha) {
   return changed;
 }
 
-// Known finding (docs/reliability.md, ## Fuzzing; not yet fixed in core/engine/src/net.cpp): a card whose widths are
-// valid one by one (1..4096, up to 8 levels) but describe a huge network makes make_model allocate gigabytes
-// (widths [4096]: 1.8 GB for one convolution). Rough parameter count of the card's "net", 0 if it has none.
-inline double card_parameter_estimate(const nlohmann::json& card) {
-  if (!card.is_object() || !card.contains("net") || !card["net"].is_object()) return 0.0;
-  const auto& net = card["net"];
-  if (!net.contains("widths") || !net["widths"].is_array()) return 0.0;
-  double sum = 0.0, prev = 4.0;
-  for (const auto& w : net["widths"]) {
-    if (!w.is_number()) return 0.0;
-    const double v = w.get<double>();
-    sum += 27.0 * (prev * v + 3.0 * v * v);
-    prev = v;
-  }
-  return sum * 4.0;  // unimodal: 4 networks
-}
-
 }  // namespace gmd::fuzz

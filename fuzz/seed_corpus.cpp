@@ -69,7 +69,9 @@ void nifti_seeds() {
     gmd::io::write_image(tmp / name, img);
     return read_file(tmp / name);
   };
-  auto flagged = [](unsigned flag, const std::string& bytes) { return std::string(1, static_cast<char>(flag)) + bytes; };
+  auto flagged = [](unsigned flag, const std::string& bytes) {
+    return std::string(1, static_cast<char>(flag)) + bytes;
+  };
 
   const auto g = geom(8, 8, 8);
   const std::string nii = image_file(synth_image(g, 1, 100.0f), "a.nii");
@@ -107,19 +109,21 @@ void case_seeds() {
     for (const auto& n : names) s += "\n0" + n;
     return s;
   };
-  seed("fuzz_case", "brats2021", files("BraTS2021_00001", {"BraTS2021_00001_flair.nii.gz", "BraTS2021_00001_t1.nii.gz",
-                                                            "BraTS2021_00001_t1ce.nii.gz", "BraTS2021_00001_t2.nii.gz",
-                                                            "BraTS2021_00001_seg.nii.gz"}));
-  seed("fuzz_case", "brats2023", files("BraTS-GLI-00000-000", {"BraTS-GLI-00000-000-t2f.nii.gz",
-                                                                "BraTS-GLI-00000-000-t1n.nii.gz",
-                                                                "BraTS-GLI-00000-000-t1c.nii.gz",
-                                                                "BraTS-GLI-00000-000-t2w.nii.gz",
-                                                                "BraTS-GLI-00000-000-seg.nii.gz"}));
-  seed("fuzz_case", "missing-and-upper", files("case_7", {"CASE_7_T1CE.NII", "case_7_t1.nii", "notes.txt", "._case_7_t2.nii.gz"}));
+  seed("fuzz_case", "brats2021",
+       files("BraTS2021_00001",
+             {"BraTS2021_00001_flair.nii.gz", "BraTS2021_00001_t1.nii.gz", "BraTS2021_00001_t1ce.nii.gz",
+              "BraTS2021_00001_t2.nii.gz", "BraTS2021_00001_seg.nii.gz"}));
+  seed("fuzz_case", "brats2023",
+       files("BraTS-GLI-00000-000",
+             {"BraTS-GLI-00000-000-t2f.nii.gz", "BraTS-GLI-00000-000-t1n.nii.gz", "BraTS-GLI-00000-000-t1c.nii.gz",
+              "BraTS-GLI-00000-000-t2w.nii.gz", "BraTS-GLI-00000-000-seg.nii.gz"}));
+  seed("fuzz_case", "missing-and-upper",
+       files("case_7", {"CASE_7_T1CE.NII", "case_7_t1.nii", "notes.txt", "._case_7_t2.nii.gz"}));
   seed("fuzz_case", "duplicate", files("dup", {"a_t1.nii", "b_T1.nii.gz", "a_t1gd.nii"}));
   seed("fuzz_case", "dirs-links", std::string("x\n2x_flair.nii\n3x_t2.nii.gz\n0x_t1.nii.gz\n1t1.nii"));
-  seed("fuzz_case", "synth", files("synth_000", {"synth_000_flair.nii.gz", "synth_000_t1.nii.gz", "synth_000_t1ce.nii.gz",
-                                                "synth_000_t2.nii.gz", "synth_000_seg.nii.gz"}));
+  seed("fuzz_case", "synth",
+       files("synth_000", {"synth_000_flair.nii.gz", "synth_000_t1.nii.gz", "synth_000_t1ce.nii.gz",
+                           "synth_000_t2.nii.gz", "synth_000_seg.nii.gz"}));
 }
 
 void model_seeds() {
@@ -160,19 +164,21 @@ void metrics_seeds() {
   const fs::path small = fs::path(GMD_SOURCE_DIR) / "tests/panels/data/metrics_small.jsonl";
   if (fs::exists(small)) seed("fuzz_metrics", "metrics_small.jsonl", std::string("\x07") + read_file(small));
   const char* names[] = {"FLAIR", "T1ce", "FLAIR+T2", "T1+T1ce+T2"};
-  std::string run = "\x05{\"type\":\"config\",\"config\":{\"steps\":6,\"method\":\"ds-gmd\",\"k\":3},\"method\":\"ds-gmd\","
-                    "\"subset_names\":[\"FLAIR\",\"T1ce\",\"FLAIR+T2\",\"T1+T1ce+T2\"]}\n";
+  std::string run =
+      "\x05{\"type\":\"config\",\"config\":{\"steps\":6,\"method\":\"ds-gmd\",\"k\":3},\"method\":\"ds-gmd\","
+      "\"subset_names\":[\"FLAIR\",\"T1ce\",\"FLAIR+T2\",\"T1+T1ce+T2\"]}\n";
   char buf[1024];
   for (int s = 1; s <= 6; ++s) {
     const char* a = names[s % 4];
     const char* b = names[(s + 1) % 4];
     const char* c = names[(s + 2) % 4];
-    std::snprintf(buf, sizeof buf,
-                  "{\"type\":\"step\",\"step\":%d,\"loss\":%.3f,\"losses\":{\"%s\":0.5,\"%s\":0.4,\"%s\":0.3},"
-                  "\"subsets\":[\"%s\",\"%s\",\"%s\"],\"lr\":0.001,\"time_s\":0.5,\"elapsed_s\":%d.5,"
-                  "\"gmd\":{\"cos\":[[1,-0.2,0.1],[-0.2,1,0.3],[0.1,0.3,1]],\"cos_after\":[[1,0,0.1],[0,1,0.3],[0.1,0.3,1]],"
-                  "\"norms\":[1.5,0.5,2],\"weights\":[1,1.2,0.9],\"conflicts\":1}}\n",
-                  s, 1.0 / s, a, b, c, a, b, c, s);
+    std::snprintf(
+        buf, sizeof buf,
+        "{\"type\":\"step\",\"step\":%d,\"loss\":%.3f,\"losses\":{\"%s\":0.5,\"%s\":0.4,\"%s\":0.3},"
+        "\"subsets\":[\"%s\",\"%s\",\"%s\"],\"lr\":0.001,\"time_s\":0.5,\"elapsed_s\":%d.5,"
+        "\"gmd\":{\"cos\":[[1,-0.2,0.1],[-0.2,1,0.3],[0.1,0.3,1]],\"cos_after\":[[1,0,0.1],[0,1,0.3],[0.1,0.3,1]],"
+        "\"norms\":[1.5,0.5,2],\"weights\":[1,1.2,0.9],\"conflicts\":1}}\n",
+        s, 1.0 / s, a, b, c, a, b, c, s);
     run += buf;
     if (s % 3 == 0) {
       std::snprintf(buf, sizeof buf,
@@ -184,10 +190,11 @@ void metrics_seeds() {
   }
   seed("fuzz_metrics", "ds-gmd-run.jsonl", run);
   // A resumed run (steps go back), CRLF line ends, a torn last line.
-  seed("fuzz_metrics", "resumed-crlf-torn.jsonl",
-       "\x02{\"type\":\"step\",\"step\":5,\"loss\":0.3}\r\n{\"type\":\"step\",\"step\":6,\"loss\":0.2}\r\n"
-       "{\"type\":\"step\",\"step\":4,\"loss\":0.25,\"subsets\":[\"T1\"]}\r\n{\"type\":\"val\",\"step\":4,\"dice\":{}}\n"
-       "[1,2]\n{\"type\":\"step\",\"ste");
+  seed(
+      "fuzz_metrics", "resumed-crlf-torn.jsonl",
+      "\x02{\"type\":\"step\",\"step\":5,\"loss\":0.3}\r\n{\"type\":\"step\",\"step\":6,\"loss\":0.2}\r\n"
+      "{\"type\":\"step\",\"step\":4,\"loss\":0.25,\"subsets\":[\"T1\"]}\r\n{\"type\":\"val\",\"step\":4,\"dice\":{}}\n"
+      "[1,2]\n{\"type\":\"step\",\"ste");
 }
 }  // namespace
 

@@ -103,6 +103,9 @@ TEST(Net, ConfigJsonRoundTripAndErrors) {
   bad("widths", nlohmann::json::array());
   bad("widths", {16, -2});
   bad("widths", {16.5});
+  bad("widths", {16, 5000});
+  bad("widths", {4096, 4096, 4096, 4096, 4096, 4096, 4096, 4096});  // valid one by one, tens of GB in all (fuzzing)
+  bad("widths", {4096});
   bad("groups", 0);
   bad("fusion", "attention");
   bad("modality_stem", "yes");

@@ -70,6 +70,22 @@ void validate_config(const NetConfig& c, const std::string& where) {
   if (c.groups < 1 || c.groups > 4096) throw UsageError(where + ": groups must be 1 to 4096");
   if ((c.modalities & kFullMask) == 0 || (c.modalities & ~kFullMask) != 0)
     throw UsageError(where + ": the model needs at least one modality");
+  // Widths valid one by one can still describe a network too large to build: a model card with widths 4096 x 8
+  // made make_model allocate tens of gigabytes (found writing fuzz/fuzz_model_json). An upper bound of the convolution
+  // weights (3x3x3; per level in->w, w->w and a decoder conv on [w_l, w_l+1] both ways; one net per modality for
+  // unimodal) is capped at 400 million (1.6 GB of float weights); the paper's widths 16..256 give 10.6 million by
+  // this bound (3.2 million real), unimodal 42 million.
+  double bound = 0.0, in = 4.0;
+  for (std::size_t l = 0; l < c.widths.size(); ++l) {
+    const double w = static_cast<double>(c.widths[l]);
+    const double up = l + 1 < c.widths.size() ? static_cast<double>(c.widths[l + 1]) : 0.0;
+    bound += 27.0 * (in * w + w * w + (w + up) * (w + up));
+    in = w;
+  }
+  if (c.method == Method::Unimodal) bound *= static_cast<double>(subset_modalities(c.modalities).size());
+  if (bound > 4e8)
+    throw UsageError(where + ": network too large (widths give up to " +
+                     std::to_string(static_cast<int64_t>(bound / 1e6)) + " million parameters, at most 400 million)");
 }
 }  // namespace
 
