@@ -59,6 +59,8 @@ bool nifti1_header(const std::string& bytes, Hdr& h) {
 // Known findings, reported and not yet fixed in core/io/src/nifti.cpp (docs/reliability.md, ## Fuzzing):
 //   nonfinite-sform: sform_code > 0 with a NaN/Inf in srow_x/y/z aborts inside ITK/VNL (vnl_svd / matrix
 //                    inverse of the direction cosines) before read_image can reject it.
+//   svd-hang-extreme-sform: finite but extreme srow values (e.g. -4.2e34 next to a denormal 1.6e-43) make VNL's
+//                    LINPACK SVD (v3p_netlib_ssvdc_, from SetImageIOOrientationFromNIfTI) run for minutes (> 5 min).
 //   huge-dims:       a header declaring a huge volume (e.g. 2086x2048x256, 1.1 G voxels, under read_image's 2^31
 //                    limit) in a file of a few hundred bytes: ITK allocates the float buffer (4.4 GB; niftilib then
 //                    zero-fills it for the short read) before read_image finds the file truncated.
@@ -69,8 +71,11 @@ const char* known_issue(const std::string& file_bytes) {
   for (std::size_t at = 42; at < 48; at += 2) nvox *= std::max<int16_t>(1, h.i16(at));
   if (nvox * 4.0 > double(1 << 30)) return "huge-dims";
   if (h.i16(254) > 0)
-    for (std::size_t at = 280; at < 328; at += 4)
-      if (!std::isfinite(h.f32(at))) return "nonfinite-sform";
+    for (std::size_t at = 280; at < 328; at += 4) {
+      const float v = h.f32(at);
+      if (!std::isfinite(v)) return "nonfinite-sform";
+      if (std::fabs(v) > 1e6f || (v != 0.0f && std::fabs(v) < 1e-20f)) return "svd-hang-extreme-sform";
+    }
   return nullptr;
 }
 }  // namespace

@@ -66,12 +66,13 @@ summary="$OUT/summary.md"
 } >"$summary"
 for t in "${SELECTED[@]}"; do
   if [ ! -x "$BIN/$t" ]; then echo "fuzz.sh: no target $BIN/$t" >&2; exit 2; fi
-  # Regressions: every saved input once (without skipping known findings, so they reproduce until fixed).
+  # Regressions: every saved input once (without skipping known findings, so they reproduce until fixed; a hang
+  # counts after 10 s).
   reg="none"; reg_pass=0; reg_known=0; reg_fail=0
   if [ -d "fuzz/regressions/$t" ]; then
     for f in "fuzz/regressions/$t"/*; do
       [ -f "$f" ] || continue
-      if (GMD_FUZZ_SKIP_KNOWN=0 timeout 300 "$BIN/$t" "$f"; exit $?) >"$OUT/logs/$t.regression.$(basename "$f").log" 2>&1; then
+      if (GMD_FUZZ_SKIP_KNOWN=0 timeout 120 "$BIN/$t" -timeout=10 -rss_limit_mb=3072 "$f"; exit $?) >"$OUT/logs/$t.regression.$(basename "$f").log" 2>&1; then
         reg_pass=$((reg_pass + 1))
         case "$(basename "$f")" in known-*) echo "fuzz.sh: $t: known finding $(basename "$f") no longer crashes: rename it (drop known-)";; esac
       else
