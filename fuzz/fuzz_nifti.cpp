@@ -43,17 +43,16 @@ struct Hdr {
   }
 };
 bool nifti1_header(const std::string& bytes, Hdr& h) {
+  // As niftilib: the byte order is the one in which dim[0] is 1..7; sizeof_hdr itself is not insisted on (a header
+  // with a garbage sizeof_hdr is read).
   if (bytes.size() < 348) return false;
-  int32_t n;
-  std::memcpy(&n, bytes.data(), 4);
   h.p = reinterpret_cast<const unsigned char*>(bytes.data());
-  if (n == 348)
-    h.swap = false;
-  else if (__builtin_bswap32(static_cast<uint32_t>(n)) == 348u)
-    h.swap = true;
-  else
-    return false;
-  return true;
+  h.swap = false;
+  const int16_t d0 = h.i16(40);
+  if (d0 >= 1 && d0 <= 7) return true;
+  h.swap = true;
+  const int16_t d0s = h.i16(40);
+  return d0s >= 1 && d0s <= 7;
 }
 
 // Known findings, reported and not yet fixed in core/io/src/nifti.cpp (docs/reliability.md, ## Fuzzing):
