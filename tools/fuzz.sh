@@ -13,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_PER_TARGET=""; RUNS=""; BUILD_DIR=build/fuzz; OUT=out/fuzz; TARGETS=""; SKIP_KNOWN=1; BUILD=1
 ALL_TARGETS=(fuzz_nifti fuzz_case fuzz_model_json fuzz_model_pt fuzz_metrics)
-usage() { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --runs) RUNS="$2"; shift 2 ;;
