@@ -46,6 +46,16 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   g_dir = scratch() / "model";
   write_model(g_dir);
   g_pt_sha = sha256_hex(read_file(g_dir / "model.pt"));
+  // The fixture's own card, and the card with its checksums recomputed here, must load (or the target tests nothing).
+  nlohmann::json card = nlohmann::json::parse(read_file(g_dir / "model.json"));
+  set_sha(card, std::string(64, '0'));
+  set_sha(card, g_pt_sha);
+  write_file(g_dir / "model.json", card.dump(2));
+  try {
+    gmd::engine::load_model(g_dir);
+  } catch (const std::exception& e) {
+    finding("fuzz_model_json", std::string("the valid fixture does not load: ") + e.what());
+  }
   return 0;
 }
 

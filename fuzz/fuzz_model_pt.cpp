@@ -124,6 +124,13 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   g_card = nlohmann::json::parse(read_file(g_dir / "model.json"));
   nlohmann::json probe = g_card;
   g_card_has_sha = set_sha(probe, std::string(64, '0'));
+  // The fixture must load through the same path (checksum fix-up included), or the target would test nothing.
+  write_file(g_dir / "model.json", g_card.dump(2));
+  try {
+    gmd::engine::load_model(g_dir);
+  } catch (const std::exception& e) {
+    finding("fuzz_model_pt", std::string("the valid fixture does not load: ") + e.what());
+  }
   return 0;
 }
 
