@@ -12,6 +12,7 @@
 #include <cstring>
 #include <future>
 #include <memory>
+#include <optional>
 #include <mutex>
 #include <set>
 #include <stdexcept>
@@ -352,7 +353,18 @@ Image read_image(const fs::path& path, bool reject_all_zero) {
   // For NIfTI, check the voxel stream (truncation, NaN/Inf) on a second thread while ITK reads.
   const bool is_nifti = std::string(io->GetNameOfClass()) == "NiftiImageIO";
   std::future<NiftiScan> scan;
-  if (is_nifti) {
+  std::optional<NiftiScan> scanned;
+  auto check_stream = [&](const NiftiScan& s) {
+    if (s.header_ok && s.got < s.expected)
+      fail(path, fmt::format("truncated or corrupt file: voxel data ends after {} of {} bytes", s.got, s.expected));
+    if (s.corrupt) fail(path, "truncated or corrupt file: compressed data fails its integrity check (CRC)");
+  };
+  // A small file may declare gigabytes (ITK would allocate them, niftilib zero-fill them): above 256 MB of declared
+  // voxel data the stream is checked first, before anything is allocated.
+  if (is_nifti && nvox * static_cast<double>(io->GetComponentSize()) > 256e6) {
+    scanned = scan_nifti(name);
+    check_stream(*scanned);
+  } else if (is_nifti) {
     try {
       scan = std::async(std::launch::async, scan_nifti, name);
     } catch (const std::system_error&) {  // no thread available: scan after the read instead
@@ -378,10 +390,8 @@ Image read_image(const fs::path& path, bool reject_all_zero) {
     read_error = std::string("cannot read voxel data (truncated or corrupt file?): ") + one_line(e.what());
   }
   if (is_nifti) {
-    const NiftiScan s = scan.get();
-    if (s.header_ok && s.got < s.expected)
-      fail(path, fmt::format("truncated or corrupt file: voxel data ends after {} of {} bytes", s.got, s.expected));
-    if (s.corrupt) fail(path, "truncated or corrupt file: compressed data fails its integrity check (CRC)");
+    const NiftiScan s = scanned ? *scanned : scan.get();
+    check_stream(s);
     if (read_error.empty() && s.nonfinite)
       fail(path, nonfinite_message(s.nonfinite, s.first_bad, s.first_bad_value, s.nx, s.ny));
   }
