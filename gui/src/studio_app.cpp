@@ -122,23 +122,20 @@ int choose_platform(int argc, char** argv) {
   auto set = [](const char* v) { return v != nullptr && *v != '\0'; };
   if (set(std::getenv("QT_QPA_PLATFORM")) || set(std::getenv("DISPLAY")) || set(std::getenv("WAYLAND_DISPLAY")))
     return 0;
-  bool headless = false;
+  bool info = false, shot = false;  // --help/--version; --screenshot
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
-    if (a == "-h" || a == "--help" || a == "--help-all" || a == "-v" || a == "--version" || a == "--screenshot" ||
-        a.rfind("--screenshot=", 0) == 0)
-      headless = true;
+    info = info || a == "-h" || a == "--help" || a == "--help-all" || a == "-v" || a == "--version";
+    shot = shot || a == "--screenshot" || a.rfind("--screenshot=", 0) == 0;
   }
-  if (!headless) {
+  if (!info && !shot) {
     std::cerr << "gmd-studio: no display (DISPLAY and WAYLAND_DISPLAY are not set): run it in a desktop session, "
                  "with ssh -X, or headless with --screenshot OUT.png\n";
     return 2;
   }
   // A screenshot wants rendered views: under a virtual X server when xvfb-run is installed (README's command 1
   // installs it), else Qt's offscreen platform (the views then say that OpenGL is missing).
-  bool shot = false;
-  for (int i = 1; i < argc; ++i) shot = shot || std::string(argv[i]).rfind("--screenshot", 0) == 0;
-  if (shot && !set(std::getenv("GMD_STUDIO_IN_XVFB")) && std::system("command -v xvfb-run >/dev/null 2>&1") == 0) {
+  if (shot && !info && !set(std::getenv("GMD_STUDIO_IN_XVFB")) && std::system("command -v xvfb-run >/dev/null 2>&1") == 0) {
     setenv("GMD_STUDIO_IN_XVFB", "1", 1);
     std::vector<char*> args{const_cast<char*>("xvfb-run"), const_cast<char*>("-a"), const_cast<char*>("-s"),
                             const_cast<char*>("-screen 0 1920x1080x24")};

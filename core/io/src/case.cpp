@@ -84,18 +84,6 @@ std::string common_prefix(const std::vector<std::string>& names) {
   return pre;
 }
 
-std::vector<fs::path> sorted_files(const fs::path& dir) {
-  std::vector<fs::path> files;
-  std::error_code ec;
-  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-    std::error_code ec2;
-    if (it->is_regular_file(ec2)) files.push_back(it->path());
-  }
-  if (ec) throw InputError(dir.string() + ": cannot list folder: " + ec.message());
-  std::sort(files.begin(), files.end());
-  return files;
-}
-
 // Every entry of `dir` (files, folders, links, FIFOs...), sorted.
 std::vector<fs::path> sorted_entries(const fs::path& dir) {
   std::vector<fs::path> out;
@@ -296,7 +284,9 @@ std::vector<fs::path> list_cases(const fs::path& dataset_dir) {
     if (!it->is_directory(ec2)) continue;
     const std::string name = it->path().filename().string();
     if (name.empty() || name[0] == '.') continue;
-    for (const auto& f : sorted_files(it->path())) {
+    for (const auto& f : sorted_entries(it->path())) {
+      std::error_code ec3;
+      if (!fs::is_regular_file(f, ec3)) continue;  // discover_case reports such entries; they do not make a case
       const int k = classify(f).kind;
       if (k >= 0 && k < kNumModalities) {
         out.push_back(it->path());

@@ -164,13 +164,7 @@ std::string per_case_csv(const EvalReport& r) {
   return s.str();
 }
 
-void write_report_files(const EvalReport& r, const fs::path& out);
-
-void write_report(const EvalReport& r, const fs::path& out_dir) {
-  // All five files or none (a failure midway leaves the folder as it was).
-  write_folder_atomically(out_dir, [&](const fs::path& out) { write_report_files(r, out); });
-}
-
+namespace {
 void write_report_files(const EvalReport& r, const fs::path& out) {
   std::string t2 = "# Table 2 layout: Dice (%) per region and modality subset\n\nModel: " + r.model_name + "\n\n" +
                    table2_markdown(r, false) + "\n## HD95 (mm)\n\n" + table2_markdown(r, true);
@@ -193,6 +187,12 @@ void write_report_files(const EvalReport& r, const fs::path& out) {
   }
   for (int k = 0; k < 3; ++k) j["average_dice"][kRegions[k]] = mean_over(r, all_subsets(), k, false);
   write_text_atomically(out / "summary.json", j.dump(2));
+}
+}  // namespace
+
+void write_report(const EvalReport& r, const fs::path& out_dir) {
+  // All five files or none (a failure midway leaves the folder as it was).
+  write_folder_atomically(out_dir, [&](const fs::path& out) { write_report_files(r, out); });
 }
 
 }  // namespace gmd::pipeline

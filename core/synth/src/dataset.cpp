@@ -52,14 +52,9 @@ fs::path write_case(io::Case& c, const fs::path& out) { return write_case_impl(c
 std::vector<fs::path> generate_dataset(const fs::path& out, int n, const DatasetOptions& opt) {
   if (n < 0) throw UsageError(fmt::format("number of cases must be >= 0 (got {})", n));
   if (opt.first_index < 0) throw UsageError(fmt::format("first index must be >= 0 (got {})", opt.first_index));
-  Anatomy::check_template(opt.synth.template_path);  // before the output folder exists: no empty folder left
-  if (n > 0) {  // a truncated or corrupt template is refused before anything is written
-    try {
-      (void)io::read_image(opt.synth.template_path);
-    } catch (const InputError& e) {
-      throw InputError(std::string(e.what()) + " (the synthetic-data template)");
-    }
-  }
+  // The template is read (and checked) before the output folder exists: no empty folder is left by a bad one. The
+  // anatomy is cached, so the cases reuse it.
+  if (n > 0) (void)detail::anatomy_for(opt.synth);
   check_output_folder(out, "output folder");
   std::error_code ec;
   fs::create_directories(out, ec);

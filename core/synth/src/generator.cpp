@@ -103,6 +103,11 @@ void parallel_for(int threads, std::size_t n, const std::function<void(std::size
   if (err) std::rethrow_exception(err);
 }
 
+std::shared_ptr<const Anatomy> anatomy_for(const SynthOptions& o) {
+  const double sp = brats_geometry(o.size).spacing[0];
+  return Anatomy::load(o.template_path, sp > 1.0 ? 0.42 * sp : 0.0);
+}
+
 }  // namespace detail
 
 namespace {
@@ -236,7 +241,7 @@ struct Generator {
     case_seed = derive_seed(o.seed, static_cast<std::uint64_t>(idx), 0xCA5E);
     geom = brats_geometry(o.size);
     const double sp = geom.spacing[0];
-    anat = Anatomy::load(o.template_path, sp > 1.0 ? 0.42 * sp : 0.0);
+    anat = detail::anatomy_for(o);
     xs.resize(geom.size[0]);
     ys.resize(geom.size[1]);
     zs.resize(geom.size[2]);
