@@ -71,7 +71,7 @@ void add_train(CLI::App& app) {
   cmd->add_option("--weight-decay", o->wd, "Adam weight decay")->capture_default_str();
   cmd->add_option("--bce", o->bce, "Weight of BCE added to soft Dice (0 = the paper's Dice-only loss)")->capture_default_str();
   cmd->add_option("--fg-prob", o->fg, "Probability of a class-balanced patch (a tumour class present in the case, then a voxel of it; else a random patch)")->capture_default_str();
-  cmd->add_option("--projection", o->projection, "GMD projection: simultaneous|sequential")->capture_default_str();
+  cmd->add_option("--projection", o->projection, "GMD projection: sequential|simultaneous|none (none = the study's GMD control: GMD's k backward passes, no projection)")->capture_default_str();
   cmd->add_option("--combine", o->combine, "GMD combination: sum|mean")->capture_default_str();
   cmd->add_option("--fusion", o->fusion, "DS fusion: logit|feature")->capture_default_str();
   cmd->add_flag("--stem", o->stem, "DS: per-modality conv stem");
@@ -101,7 +101,8 @@ void add_train(CLI::App& app) {
     cfg.policy = engine::parse_policy(o->policy);
     if (o->projection == "simultaneous") cfg.gmd.projection = engine::GmdProjection::Simultaneous;
     else if (o->projection == "sequential") cfg.gmd.projection = engine::GmdProjection::Sequential;
-    else throw UsageError("--projection must be simultaneous or sequential");
+    else if (o->projection == "none") cfg.gmd.projection = engine::GmdProjection::None;
+    else throw UsageError("--projection must be sequential, simultaneous or none");
     if (o->combine == "sum") cfg.gmd.combine = engine::GmdCombine::Sum;
     else if (o->combine == "mean") cfg.gmd.combine = engine::GmdCombine::Mean;
     else throw UsageError("--combine must be sum or mean");

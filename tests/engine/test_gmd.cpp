@@ -141,6 +141,24 @@ TEST(Gmd, NoConflictIsThePlainSum) {
   expect_vec_near(flatten(combine_gradients(grads, r.weights)), {1.2, 1.5, 2.3}, 1e-12);
 }
 
+TEST(Gmd, ProjectionNoneIsTheControl) {
+  // The study's GMD control: conflicts are measured and counted, nothing is projected, the sum is DS's gradient.
+  const std::vector<Vec> g{{2, 1}, {-1, 1}, {0.5, -3}};
+  const auto grads = as_grads(g, false);
+  const auto gram = gram_matrix(grads);
+  const auto r = gmd_from_gram(gram, {GmdProjection::None, GmdCombine::Sum});
+  const auto projected = gmd_from_gram(gram, {GmdProjection::Sequential, GmdCombine::Sum});
+  EXPECT_EQ(r.conflicts, projected.conflicts);
+  EXPECT_EQ(r.conflicts, 3);  // every pair here has a negative dot product
+  EXPECT_TRUE(torch::allclose(r.coeff, torch::eye(3, torch::kFloat64)));
+  EXPECT_TRUE(torch::allclose(r.weights, torch::ones({3}, torch::kFloat64)));
+  EXPECT_TRUE(torch::allclose(r.cos_after, r.cos));
+  EXPECT_FALSE(torch::allclose(projected.weights, r.weights));  // the projection would have changed them
+  expect_vec_near(flatten(combine_gradients(grads, r.weights)), {1.5, -1.0}, 1e-12);
+  const auto m = gmd_from_gram(gram, {GmdProjection::None, GmdCombine::Mean});
+  EXPECT_TRUE(torch::allclose(m.weights, torch::full({3}, 1.0 / 3.0, torch::kFloat64)));
+}
+
 TEST(Gmd, ManyGradientsMatchDirectVectorImplementation) {
   std::mt19937_64 gen(7);
   std::normal_distribution<double> nd(0.0, 1.0);

@@ -321,6 +321,34 @@ TEST(Trainer, TrainingChangesOnlyReachedParameters) {
   fs::remove_all(dir);
 }
 
+TEST(Trainer, GmdControlStepsLikeDs) {
+  // ds-gmd with projection none (the study's control: k per-subset backward passes, no projection) takes DS's
+  // steps: same subsets, same summed gradient, so the same parameters up to float rounding, and it logs GMD.
+  const std::vector<Sample> data{make_case("a", 16, 8), make_case("b", 16, 9, 0b0111)};
+  TrainConfig ds = tiny_config(Method::DS, 3);
+  TrainConfig ctl = tiny_config(Method::DSGMD, 3);
+  ctl.gmd.projection = GmdProjection::None;
+  const fs::path dd = fresh_dir("control_ds"), dc = fresh_dir("control_gmd");
+  train(ds, data, {}, dd);
+  train(ctl, data, {}, dc);
+  const auto rd = of_type(read_records(dd / "metrics.jsonl"), "step");
+  const auto rc = of_type(read_records(dc / "metrics.jsonl"), "step");
+  ASSERT_EQ(rd.size(), 3u);
+  ASSERT_EQ(rc.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(rd[i]["subsets"], rc[i]["subsets"]);
+    ASSERT_TRUE(rc[i].contains("gmd"));
+    for (const auto& w : rc[i]["gmd"]["weights"]) EXPECT_DOUBLE_EQ(w.get<double>(), 1.0);
+  }
+  const LoadedModel a = load_model(dd), b = load_model(dc);
+  EXPECT_EQ(b.card["training"]["gmd"]["projection"], "none");
+  const auto pa = a.model->named_parameters(true), pb = b.model->named_parameters(true);
+  ASSERT_EQ(pa.size(), pb.size());
+  for (const auto& p : pa) EXPECT_TRUE(torch::allclose(p.value(), pb[p.key()], 1e-4, 1e-5)) << p.key();
+  fs::remove_all(dd);
+  fs::remove_all(dc);
+}
+
 TEST(Trainer, BadConfigurationsAreUsageErrors) {
   const std::vector<Sample> data{make_case("a", 16, 3)};
   const fs::path dir = fresh_dir("bad");
@@ -354,6 +382,12 @@ TEST(TrainConfigJson, RoundTrip) {
   c.gmd.projection = GmdProjection::Sequential;
   c.gmd.combine = GmdCombine::Mean;
   c.seed = 99;
+  {
+    TrainConfig none = c;
+    none.gmd.projection = GmdProjection::None;  // the study's GMD control survives the model card
+    EXPECT_EQ(TrainConfig::from_json(none.to_json()).gmd.projection, GmdProjection::None);
+    EXPECT_EQ(none.to_json()["gmd"]["projection"], "none");
+  }
   c.amp = "fp16";
   c.lr_schedule = "constant";
   c.extra_card = {{"x", 1}};

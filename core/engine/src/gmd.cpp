@@ -66,7 +66,9 @@ GmdResult gmd_from_gram(const torch::Tensor& gram, const GmdOptions& opt, std::m
   Mat c(k, std::vector<double>(k, 0.0));
   for (size_t i = 0; i < k; ++i) c[i][i] = 1.0;
 
-  if (opt.projection == GmdProjection::Simultaneous) {
+  if (opt.projection == GmdProjection::None) {
+    // The control: C stays the identity (conflicts are still counted below).
+  } else if (opt.projection == GmdProjection::Simultaneous) {
     // eq. 8: G'_i = G_i - sum_{j: cos_ij < 0} (G_i.G_j / |G_j|^2) G_j, all against the originals.
     for (size_t i = 0; i < k; ++i)
       for (size_t j = 0; j < k; ++j)

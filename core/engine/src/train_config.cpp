@@ -10,11 +10,19 @@
 namespace gmd::engine {
 
 namespace {
-std::string projection_name(GmdProjection p) { return p == GmdProjection::Sequential ? "sequential" : "simultaneous"; }
+std::string projection_name(GmdProjection p) {
+  switch (p) {
+    case GmdProjection::Simultaneous: return "simultaneous";
+    case GmdProjection::Sequential: return "sequential";
+    case GmdProjection::None: return "none";
+  }
+  return "sequential";
+}
 GmdProjection parse_projection(const std::string& s) {
   if (s == "simultaneous") return GmdProjection::Simultaneous;
   if (s == "sequential") return GmdProjection::Sequential;
-  throw UsageError("unknown GMD projection '" + s + "' (expected simultaneous or sequential)");
+  if (s == "none") return GmdProjection::None;
+  throw UsageError("unknown GMD projection '" + s + "' (expected sequential, simultaneous or none)");
 }
 std::string combine_name(GmdCombine c) { return c == GmdCombine::Mean ? "mean" : "sum"; }
 GmdCombine parse_combine(const std::string& s) {

@@ -14,8 +14,10 @@ enum class GmdProjection {
   Simultaneous,  // G'_i = G_i - sum_{j: cos_ij<0} (G_i.G_j/|G_j|^2) G_j, against the ORIGINAL gradients.
                  // Option only: for k >= 3 it can remove a weak subset's opposing component twice and
                  // amplify the dominant direction (G_i=(-1,1), G_a=(1,0), G_b=(1,0.01): sum (2,2)).
-  Sequential     // Default. PCGrad style: G'_i projected in a seeded random order against the originals,
+  Sequential,    // Default. PCGrad style: G'_i projected in a seeded random order against the originals,
                  // using the current G'_i (project only while G'_i.G_j < 0); the example above gives (1,2)
+  None           // The GMD control of the study: the same k per-subset backward passes, cosines and norms,
+                 // but no projection (weights all 1, or 1/k for Mean): the combined gradient is DS's.
 };
 enum class GmdCombine { Sum, Mean };
 
