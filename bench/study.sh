@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Study v2 (issue 12, docs/results.md): every arm of the paper's comparison, several seeds, trained to the plateau on
-# the seeded CPU benchmark (synthetic cases at 3 mm, `gmd synth --size study`), evaluated on all 15 subsets of a test
+# the seeded CPU benchmark (synthetic cases at 4 mm, `gmd synth --size tiny`), evaluated on all 15 subsets of a test
 # set that no choice ever looked at. Resumable: rerun the same command after an interruption; finished runs are
 # kept, interrupted ones continue from their checkpoint (`gmd train --resume`), missing evaluations are made.
 #
@@ -21,9 +21,11 @@ cd "$(dirname "$0")/.."
 OUT=out/study-v2
 RESULTS=docs/study-v2/runs
 SEEDS="1 2 3"
-ALL_ARMS="ds ds-gmd gmd-control unimodal vanilla gmd-missing1 gmd-missing2 gmd-missing3 gmd-all"
+CORE_ARMS="ds ds-gmd gmd-control unimodal vanilla"              # Tables 2, 3, 1 (run first, every seed)
+POLICY_ARMS="gmd-missing3 gmd-missing1 gmd-missing2 gmd-all"    # Table 5 (then, every seed)
+ALL_ARMS="$CORE_ARMS $POLICY_ARMS"
 ARMS=$ALL_ARMS
-STEPS=1200
+STEPS=2000
 JOBS=2
 GMD=${GMD:-}
 LIST=0
@@ -48,17 +50,17 @@ fi
 GMD=$(readlink -f "$GMD")
 
 # The protocol (docs/results.md, "Protocol"). Same for every arm: data, steps, patch, widths, k, seeds.
-# Sized so that the 27 runs of 3 seeds (about 17 DS-runs of compute per seed, GMD's all-15 policy alone 5) and their
-# evaluations fit in about 1.2 hours of the 2-core machine: one DS step (4 modality streams of a 16^3 patch through
-# widths 4-8-16-32) costs 0.08 s on one thread, 1.3 s at 32^3 with widths 8..64 (docs/results.md, "Protocol").
+# Sizing (docs/results.md, "Protocol"): the patch must see about 100 mm (16^3 patches at 4 mm, 64 mm, did not learn
+# WT in 600 steps; 24^3 = 96 mm did); one DS step (4 modality streams of a 24^3 patch, widths 4-8-16-32) costs about
+# 0.25 s on one thread; a seed is about 17 DS runs of compute (GMD ~2x, GMD on all 15 subsets ~5x, vanilla 1/4).
 TRAIN_CASES=24   # the last VAL of them are the validation split
 VAL=2
 TEST_CASES=12
-PATCH=16
+PATCH=24
 WIDTHS=4,8,16,32
 K=5
-LR=2e-3
-VAL_EVERY=$((STEPS / 6))
+LR=5e-3
+VAL_EVERY=$((STEPS / 8))
 COMMON=(--steps "$STEPS" --patch "$PATCH" --widths "$WIDTHS" --lr "$LR" --device cpu --threads 1
         --val-cases "$VAL" --val-every "$VAL_EVERY" --checkpoint-every 100)
 
@@ -85,10 +87,10 @@ fi
 
 mkdir -p "$OUT/runs" "$OUT/eval" "$OUT/logs" "$RESULTS"
 [ -f "$OUT/train.gmdcache" ] || {
-  [ -d "$OUT/data/train" ] || "$GMD" synth --out "$OUT/data/train" --cases "$TRAIN_CASES" --seed 1000 --size study
+  [ -d "$OUT/data/train" ] || "$GMD" synth --out "$OUT/data/train" --cases "$TRAIN_CASES" --seed 1000 --size tiny
   "$GMD" cache "$OUT/data/train" "$OUT/train.gmdcache" --multiple 16
 }
-[ -d "$OUT/data/test" ] || "$GMD" synth --out "$OUT/data/test" --cases "$TEST_CASES" --seed 2000 --size study
+[ -d "$OUT/data/test" ] || "$GMD" synth --out "$OUT/data/test" --cases "$TEST_CASES" --seed 2000 --size tiny
 
 # One run: train (or resume, or skip when complete), then evaluate on the test set once.
 run_one() {
@@ -122,9 +124,14 @@ export OUT RESULTS GMD K
 export COMMON_STR="${COMMON[*]}"
 
 start=$(date +%s)
-# Order: seed-major, so that a partial study has whole seeds; two (JOBS) runs at a time, one thread each.
+# Order: the core arms for every seed, then the Table 5 arms for every seed, so that a partial study has whole
+# comparisons; two (JOBS) runs at a time, one thread each.
 jobs_list=()
-for s in $SEEDS; do for a in $ARMS; do jobs_list+=("$a $s"); done; done
+for tier in "$CORE_ARMS" "$POLICY_ARMS"; do
+  for s in $SEEDS; do for a in $tier; do
+    case " $ARMS " in *" $a "*) jobs_list+=("$a $s") ;; esac
+  done; done
+done
 printf '%s\n' "${jobs_list[@]}" | xargs -P "$JOBS" -L 1 bash -c \
   'COMMON=($COMMON_STR); run_one "$0" "$1"' || { echo "study: some runs failed (see $OUT/logs)"; exit 1; }
 echo "study: $(( ($(date +%s) - start) / 60 )) min wall for ${#jobs_list[@]} runs in $OUT"

@@ -28,7 +28,7 @@ void add_synth(CLI::App& app) {
   cmd->add_option("--out", o->out, "Output dataset folder (created if needed)")->required();
   cmd->add_option("--cases", o->cases, "Number of cases")->capture_default_str();
   cmd->add_option("--seed", o->seed, "Dataset seed (same seed -> identical files)")->capture_default_str();
-  cmd->add_option("--size", o->size, "full|small|study|tiny (1, 2, 3, 4 mm)")->capture_default_str();
+  cmd->add_option("--size", o->size, "full|small|tiny")->capture_default_str();
   cmd->add_option("--first-index", o->first_index, "Index of the first case (SYN_<seed>_<index>)")
       ->capture_default_str();
   cmd->add_option("--grade", o->grade, "random|hgg|lgg (lgg: no enhancing tumour)")->capture_default_str();

@@ -26,7 +26,6 @@ std::string_view size_name(SynthSize s) {
   switch (s) {
     case SynthSize::Full: return "full";
     case SynthSize::Small: return "small";
-    case SynthSize::Study: return "study";
     case SynthSize::Tiny: return "tiny";
   }
   return "full";
@@ -37,16 +36,14 @@ SynthSize parse_size(std::string_view s) {
   for (auto& ch : l) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
   if (l == "full") return SynthSize::Full;
   if (l == "small") return SynthSize::Small;
-  if (l == "study") return SynthSize::Study;
   if (l == "tiny") return SynthSize::Tiny;
-  throw UsageError(fmt::format("unknown synthetic size '{}' (expected full, small, study or tiny)", s));
+  throw UsageError(fmt::format("unknown synthetic size '{}' (expected full, small or tiny)", s));
 }
 
 static double size_spacing(SynthSize s) {
   switch (s) {
     case SynthSize::Full: return 1.0;
     case SynthSize::Small: return 2.0;
-    case SynthSize::Study: return 3.0;
     case SynthSize::Tiny: return 4.0;
   }
   return 1.0;

@@ -9,8 +9,7 @@
 // Sizes (all share the BraTS physical frame: LPS, direction identity, 240 x 240 x 155 mm):
 //   full : 240 x 240 x 155 voxels at 1 mm, origin (0, -239, 0)       (exact BraTS geometry)
 //   small: 120 x 120 x 78  voxels at 2 mm, origin (0.5, -238.5, 0.5) (for tests and CPU studies)
-//   study:  80 x 80 x 52   voxels at 3 mm, origin (1, -238, 1)       (the seeded CPU study, docs/results.md)
-//   tiny :  60 x 60 x 39   voxels at 4 mm, origin (1.5, -237.5, 1.5) (unit tests only)
+//   tiny :  60 x 60 x 39   voxels at 4 mm, origin (1.5, -237.5, 1.5) (unit tests; the seeded CPU study)
 // The same (seed, index) gives the same brain and tumour at every size (only the voxel noise differs).
 #include <array>
 #include <cstdint>
@@ -26,10 +25,10 @@
 
 namespace gmd::synth {
 
-enum class SynthSize { Full, Small, Study, Tiny };
-// "full", "small", "study", "tiny"
+enum class SynthSize { Full, Small, Tiny };
+// "full", "small", "tiny"
 std::string_view size_name(SynthSize s);
-// Parses "full" / "small" / "study" / "tiny" (case-insensitive); throws gmd::UsageError otherwise.
+// Parses "full" / "small" / "tiny" (case-insensitive); throws gmd::UsageError otherwise.
 SynthSize parse_size(std::string_view s);
 // The output geometry of a size (see above).
 io::Geometry brats_geometry(SynthSize s);
