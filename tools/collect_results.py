@@ -138,13 +138,15 @@ def extract(args):
                        "weight_conflicted": d["w_conf"] / d["n_conf"] if d["n_conf"] else None}
                    for s, d in per_subset.items()}
 
+    # network passes per step: DS runs the shared network once per modality used by the step's subsets, the
+    # baseline its four networks once each, vanilla its one network once (absent channels zero-filled)
+    method = card.get("method")
     streams = []
     for r in steps:
         used = set()
         for s in r["subsets"]:
             used.update(s.split("+"))
-        streams.append(len(used))
-    method = card.get("method")
+        streams.append(1 if method == "vanilla" else len(used))
     backward = [len(r["subsets"]) if "gmd" in r else 1 for r in steps]
     training = card.get("training", {})
     summary = {
@@ -466,7 +468,7 @@ def tables(args):
 
     # Compute ---------------------------------------------------------------------------------------------
     p("### Compute per arm\n")
-    p("| Arm | Runs | Steps | Parameters | Modality streams / step | Subsets / step | Backward passes / step | "
+    p("| Arm | Runs | Steps | Parameters | Network passes / step | Subsets / step | Backward passes / step | "
       "Wall time per run, fastest seed (min) |")
     p("|---|---:|---:|---:|---:|---:|---:|---:|")
     for arm in st.runs:

@@ -103,6 +103,13 @@ class Extract(unittest.TestCase):
             self.assertAlmostEqual(t["weight_conflicted"], 1.5)
             self.assertAlmostEqual(t["weight"], (59 * 1.5 + 61) / 120)
             self.assertTrue(os.path.isfile(os.path.join(dest, "table2.csv")))
+            # vanilla runs its one 4-channel network once per step, whatever the subset
+            run, ev = make_run(d, "vanilla-s1", "vanilla", 20, lambda s: 0, 1)
+            write_table2(os.path.join(ev, "table2.csv"), lambda r, s: 0.5)
+            dest = os.path.join(d, "results", "vanilla-s1")
+            subprocess.run([sys.executable, SCRIPT, "extract", "--run", run, "--eval", ev, "--out", dest], check=True)
+            with open(os.path.join(dest, "summary.json")) as f:
+                self.assertAlmostEqual(json.load(f)["streams_per_step"], 1.0)
 
     def test_incomplete_run_is_refused(self):
         with tempfile.TemporaryDirectory() as d:
