@@ -555,34 +555,45 @@ def tables(args):
             write_svg(os.path.join(args.svg_dir, "conflicts.svg"),
                       "Conflicting subset pairs (%) over training, mean over seeds",
                       {a: [((i + 0.5) * steps / len(v), None if x is None else 100 * x) for i, x in enumerate(v)]
-                       for a, v in conflict_curves.items()}, "step", "conflicting pairs (%)")
+                       for a, v in conflict_curves.items()}, "step", "conflicting pairs (%)", x_max=steps)
 
 
 COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#17becf"]
 
 
-def write_svg(path, title, series, xlabel, ylabel):
+def nice_step(span, max_ticks):
+    for step in sorted(b * 10 ** m for b in (1, 2, 2.5, 5) for m in range(-2, 7)):
+        if span / step <= max_ticks:
+            return step
+    return span
+
+
+def write_svg(path, title, series, xlabel, ylabel, x_max=None):
     W, H, L, R, T, B = 760, 420, 60, 210, 36, 46
     pts = [(x, y) for s in series.values() for x, y in s if y is not None]
     if not pts:
         return
-    x0, x1 = 0, max(x for x, _ in pts)
-    y0, y1 = min(y for _, y in pts), max(y for _, y in pts)
-    y0, y1 = math.floor(y0 / 10) * 10, math.ceil(y1 / 10) * 10 or 10
-    if y1 == y0:
-        y1 = y0 + 10
+    x0, x1 = 0, x_max or max(x for x, _ in pts)
+    ys = nice_step(max(y for _, y in pts) - min(y for _, y in pts) or 1, 6)
+    y0 = math.floor(min(y for _, y in pts) / ys) * ys
+    y1 = math.ceil(max(y for _, y in pts) / ys) * ys
+    if y1 <= y0:
+        y1 = y0 + ys
+    xs = nice_step(x1 - x0 or 1, 8)
     sx = lambda x: L + (W - L - R) * (x - x0) / ((x1 - x0) or 1)
     sy = lambda y: H - B - (H - T - B) * (y - y0) / (y1 - y0)
     o = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" font-family="sans-serif" font-size="12">',
          f'<rect width="{W}" height="{H}" fill="white"/>',
          f'<text x="{W / 2 - R / 2}" y="20" text-anchor="middle" font-size="14">{title}</text>']
-    for i in range(6):
-        y = y0 + (y1 - y0) * i / 5
+    y = y0
+    while y <= y1 + 1e-9:
         o.append(f'<line x1="{L}" x2="{W - R}" y1="{sy(y):.1f}" y2="{sy(y):.1f}" stroke="#ddd"/>')
-        o.append(f'<text x="{L - 6}" y="{sy(y) + 4:.1f}" text-anchor="end">{y:.0f}</text>')
-    for i in range(6):
-        x = x0 + (x1 - x0) * i / 5
-        o.append(f'<text x="{sx(x):.1f}" y="{H - B + 16}" text-anchor="middle">{x:.0f}</text>')
+        o.append(f'<text x="{L - 6}" y="{sy(y) + 4:.1f}" text-anchor="end">{y:g}</text>')
+        y += ys
+    x = x0
+    while x <= x1 + 1e-9:
+        o.append(f'<text x="{sx(x):.1f}" y="{H - B + 16}" text-anchor="middle">{x:g}</text>')
+        x += xs
     o.append(f'<text x="{(L + W - R) / 2}" y="{H - 8}" text-anchor="middle">{xlabel}</text>')
     o.append(f'<text x="14" y="{(T + H - B) / 2}" text-anchor="middle" '
              f'transform="rotate(-90 14 {(T + H - B) / 2})">{ylabel}</text>')
