@@ -77,7 +77,8 @@ bool huge_pickle_length(const std::string& z) {
 // TorchScript class definitions (code/__torch__/*.py), which torch::jit::load compiles; a class-level assignment other
 // than __parameters__ / __buffers__ (e.g. `__paramtr__see = ["weight", ]`, one mutated name) is parsed as a class
 // constant and ScriptTypeParser::parseClassConstant dereferences a bad pointer (SEGV, LibTorch 1.13). Rough check:
-// a line "  NAME = ..." in a .py record with another NAME.
+// a class-level line "  NAME = ..." / "  NAME=..." (any spacing around '=': CI's fuzz run of 2026-12-02 found
+// `  __parametesr_=_  ["weight", ]`) in a .py record, with NAME not __parameters__ / __buffers__.
 bool odd_class_assignment(const std::string& z) {
   bool hit = false;
   for_each_stored_entry(z, [&](const std::string& name, std::size_t data, std::size_t size, std::size_t, std::size_t) {
@@ -88,9 +89,12 @@ bool odd_class_assignment(const std::string& z) {
       if (nl == std::string::npos) nl = code.size();
       const std::string line = code.substr(at, nl - at);
       at = nl + 1;
-      const auto eq = line.find(" = ");
-      if (eq == std::string::npos || line.compare(0, 2, "  ") != 0 || line.size() < 3 || line[2] == ' ') continue;
-      const std::string lhs = line.substr(2, eq - 2);
+      if (line.size() < 3 || line.compare(0, 2, "  ") != 0 || line[2] == ' ' || line.compare(2, 4, "def ") == 0)
+        continue;
+      const auto eq = line.find('=');
+      if (eq == std::string::npos) continue;
+      std::string lhs = line.substr(2, eq - 2);
+      while (!lhs.empty() && lhs.back() == ' ') lhs.pop_back();
       if (lhs != "__parameters__" && lhs != "__buffers__") hit = true;
     }
   });
