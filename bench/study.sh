@@ -39,7 +39,7 @@ while [ $# -gt 0 ]; do
     --jobs) JOBS=$2; shift 2 ;;
     --gmd) GMD=$2; shift 2 ;;
     --list) LIST=1; shift ;;
-    -h|--help) sed -n 2,16p "$0"; exit 0 ;;
+    -h|--help) sed -n 2,17p "$0"; exit 0 ;;
     *) echo "study.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
