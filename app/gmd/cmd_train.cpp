@@ -99,13 +99,8 @@ void add_train(CLI::App& app) {
     cfg.batch = o->batch;
     cfg.k = o->k;
     cfg.policy = engine::parse_policy(o->policy);
-    if (o->projection == "simultaneous") cfg.gmd.projection = engine::GmdProjection::Simultaneous;
-    else if (o->projection == "sequential") cfg.gmd.projection = engine::GmdProjection::Sequential;
-    else if (o->projection == "none") cfg.gmd.projection = engine::GmdProjection::None;
-    else throw UsageError("--projection must be sequential, simultaneous or none");
-    if (o->combine == "sum") cfg.gmd.combine = engine::GmdCombine::Sum;
-    else if (o->combine == "mean") cfg.gmd.combine = engine::GmdCombine::Mean;
-    else throw UsageError("--combine must be sum or mean");
+    cfg.gmd.projection = engine::parse_projection(o->projection);
+    cfg.gmd.combine = engine::parse_combine(o->combine);
     cfg.lr = o->lr;
     cfg.weight_decay = o->wd;
     cfg.bce_weight = o->bce;

@@ -388,6 +388,11 @@ TEST(TrainConfigJson, RoundTrip) {
     EXPECT_EQ(TrainConfig::from_json(none.to_json()).gmd.projection, GmdProjection::None);
     EXPECT_EQ(none.to_json()["gmd"]["projection"], "none");
   }
+  // The CLI parses --projection / --combine with the same functions as model.json.
+  EXPECT_EQ(parse_projection("none"), GmdProjection::None);
+  EXPECT_EQ(parse_combine("mean"), GmdCombine::Mean);
+  EXPECT_THROW(parse_projection("pcgrad"), gmd::UsageError);
+  EXPECT_THROW(parse_combine("max"), gmd::UsageError);
   c.amp = "fp16";
   c.lr_schedule = "constant";
   c.extra_card = {{"x", 1}};

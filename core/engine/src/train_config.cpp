@@ -9,6 +9,18 @@
 
 namespace gmd::engine {
 
+GmdProjection parse_projection(const std::string& s) {
+  if (s == "simultaneous") return GmdProjection::Simultaneous;
+  if (s == "sequential") return GmdProjection::Sequential;
+  if (s == "none") return GmdProjection::None;
+  throw UsageError("unknown GMD projection '" + s + "' (expected sequential, simultaneous or none)");
+}
+GmdCombine parse_combine(const std::string& s) {
+  if (s == "sum") return GmdCombine::Sum;
+  if (s == "mean") return GmdCombine::Mean;
+  throw UsageError("unknown GMD combine mode '" + s + "' (expected sum or mean)");
+}
+
 namespace {
 std::string projection_name(GmdProjection p) {
   switch (p) {
@@ -18,18 +30,7 @@ std::string projection_name(GmdProjection p) {
   }
   return "sequential";
 }
-GmdProjection parse_projection(const std::string& s) {
-  if (s == "simultaneous") return GmdProjection::Simultaneous;
-  if (s == "sequential") return GmdProjection::Sequential;
-  if (s == "none") return GmdProjection::None;
-  throw UsageError("unknown GMD projection '" + s + "' (expected sequential, simultaneous or none)");
-}
 std::string combine_name(GmdCombine c) { return c == GmdCombine::Mean ? "mean" : "sum"; }
-GmdCombine parse_combine(const std::string& s) {
-  if (s == "sum") return GmdCombine::Sum;
-  if (s == "mean") return GmdCombine::Mean;
-  throw UsageError("unknown GMD combine mode '" + s + "' (expected sum or mean)");
-}
 
 template <typename T>
 void get(const nlohmann::json& j, const char* key, T& out) {

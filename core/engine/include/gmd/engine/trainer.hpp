@@ -14,6 +14,11 @@
 
 namespace gmd::engine {
 
+// The names of model.json's "gmd" block and of `gmd train --projection/--combine`: "sequential" | "simultaneous" |
+// "none", "sum" | "mean"; anything else throws gmd::UsageError.
+GmdProjection parse_projection(const std::string&);
+GmdCombine parse_combine(const std::string&);
+
 struct TrainConfig {
   NetConfig net;
   int64_t steps = 1000;
