@@ -17,6 +17,10 @@ namespace gmd::io {
 namespace {
 
 constexpr std::size_t kHeaderSize = 348;
+// Plausibility bounds of the geometry fields: 10 m per voxel, 10 km of origin offset. Far beyond any scanner, and
+// well below the magnitudes that make ITK's orientation code hang.
+constexpr double kMaxMmPerVoxel = 1e4;
+constexpr double kMaxOffsetMm = 1e7;
 
 struct Reader {
   const unsigned char* b;
@@ -91,6 +95,10 @@ std::string nifti_header_problem(const unsigned char* bytes, std::size_t size, N
     const float p = r.f32(76 + 4 * i);
     if (!std::isfinite(p)) return fmt::format("invalid voxel spacing pixdim[{}] = {}", i, p);
     if (p == 0.0f) return fmt::format("invalid voxel spacing pixdim[{}] = 0", i);
+    if (std::fpclassify(p) == FP_SUBNORMAL) return fmt::format("invalid voxel spacing pixdim[{}] = {:g}", i, p);
+    if (std::fabs(p) > kMaxMmPerVoxel)
+      return fmt::format("implausible voxel spacing pixdim[{}] = {:g} mm (at most {:g} mm expected)", i, p,
+                         kMaxMmPerVoxel);
   }
   const float vox_offset = r.f32(108);
   if (!std::isfinite(vox_offset) || vox_offset < 0.0f || vox_offset != std::floor(vox_offset))
@@ -112,6 +120,9 @@ std::string nifti_header_problem(const unsigned char* bytes, std::size_t size, N
     for (int i = 0; i < 6; ++i) {
       q[i] = r.f32(256 + 4 * i);
       if (!std::isfinite(q[i])) return fmt::format("invalid orientation (qform): {} = {}", names[i], q[i]);
+      if (i >= 3 && std::fabs(q[i]) > kMaxOffsetMm)
+        return fmt::format("implausible orientation (qform): {} = {:g} mm (at most {:g} mm expected)", names[i], q[i],
+                           kMaxOffsetMm);
     }
     const double n2 = q[0] * q[0] + q[1] * q[1] + q[2] * q[2];
     if (n2 > 1.0 + 1e-3)
@@ -126,6 +137,14 @@ std::string nifti_header_problem(const unsigned char* bytes, std::size_t size, N
         m[i][j] = r.f32(280 + 16 * i + 4 * j);
         if (!std::isfinite(m[i][j]))
           return fmt::format("invalid orientation (sform): {}[{}] = {}", rows[i], j, m[i][j]);
+        // Extreme but finite entries (a huge entry with a denormal one) hang VNL's SVD inside ITK for minutes
+        // (docs/reliability.md, fuzz finding 7): refuse what no scanner writes.
+        if (std::fpclassify(static_cast<float>(m[i][j])) == FP_SUBNORMAL)
+          return fmt::format("invalid orientation (sform): {}[{}] = {:g} (a denormal number)", rows[i], j, m[i][j]);
+        const double limit = j < 3 ? kMaxMmPerVoxel : kMaxOffsetMm;
+        if (std::fabs(m[i][j]) > limit)
+          return fmt::format("implausible orientation (sform): {}[{}] = {:g} (at most {:g} mm{} expected)", rows[i], j,
+                             m[i][j], limit, j < 3 ? " per voxel" : "");
       }
     const double det = m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1]) -
                        m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0]) +
