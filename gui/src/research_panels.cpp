@@ -4,6 +4,7 @@
 // the axial slice of the views.
 #ifdef GMD_HAVE_RESEARCH_PANELS
 #include <QPointer>
+#include <optional>
 
 #include "gmd/gui/case_controller.hpp"
 #include "gmd/gui/main_window.hpp"
@@ -11,6 +12,7 @@
 #include "gmd/gui/segmentation_controller.hpp"
 #include "gmd/panels/ablation_panel.hpp"
 #include "gmd/panels/training_panel.hpp"
+#include "gmd/viz/display.hpp"
 #include "gmd/viz/view_area.hpp"
 
 namespace {
@@ -38,14 +40,24 @@ QWidget* make_ablation(gmd::gui::StudioContext& ctx, QWidget* parent) {
   };
   QObject::connect(ctx.cases, &gmd::gui::CaseController::caseChanged, p, sync_case);
   QObject::connect(ctx.models, &gmd::gui::ModelController::modelChanged, p, sync_model);
-  QObject::connect(ctx.views, &gmd::viz::ViewArea::cursorChanged, p, [panel, &ctx] {
-    if (panel && ctx.views->hasImage()) panel->setSlice(2, static_cast<int>(ctx.views->cursorVoxel()[2]));
+  // The panel counts slices along the display frame's axes (viz/display.hpp), the views' cursor is a voxel index of
+  // the case's grid: convert both ways (they differ for sagittal or coronal acquisitions).
+  auto frame = [&ctx]() -> std::optional<gmd::viz::DisplayFrame> {
+    const auto c = ctx.cases->currentCase();
+    if (!c || !ctx.views->hasImage()) return std::nullopt;
+    return gmd::viz::DisplayFrame::from_geometry(c->geom);
+  };
+  QObject::connect(ctx.views, &gmd::viz::ViewArea::cursorChanged, p, [panel, &ctx, frame] {
+    if (!panel) return;
+    if (const auto f = frame()) panel->setSlice(2, static_cast<int>(f->to_display(ctx.views->cursorVoxel())[2]));
   });
-  QObject::connect(p, &gmd::panels::AblationPanel::sliceChosen, ctx.views, [&ctx](int axis, int index) {
-    if (axis < 0 || axis > 2 || index < 0 || !ctx.views->hasImage()) return;
-    auto v = ctx.views->cursorVoxel();
-    v[static_cast<size_t>(axis)] = static_cast<std::size_t>(index);
-    ctx.views->setCursorVoxel(v);
+  QObject::connect(p, &gmd::panels::AblationPanel::sliceChosen, ctx.views, [&ctx, frame](int axis, int index) {
+    const auto f = frame();
+    if (axis < 0 || axis > 2 || index < 0 || !f || static_cast<std::size_t>(index) >= f->size[static_cast<size_t>(axis)])
+      return;
+    auto d = f->to_display(ctx.views->cursorVoxel());
+    d[static_cast<size_t>(axis)] = static_cast<std::size_t>(index);
+    ctx.views->setCursorVoxel(f->to_source(d));
   });
   sync_case();
   return p;

@@ -14,6 +14,8 @@
 #include "gmd/io/case.hpp"
 #include "gmd/panels/ablation_panel.hpp"
 #include "gmd/panels/charts.hpp"
+#include "gmd/viz/display.hpp"
+#include "gmd/viz/palette.hpp"
 #include "panels_test_env.hpp"
 
 using namespace gmd::panels;
@@ -175,7 +177,14 @@ TEST(AblationPanel, DependenceFindsTheModalityWhoseRemovalHurtsMost) {
   EXPECT_NEAR(d[2].drop_by_modality[1], 0.0, 1e-12);  // T1 changes nothing for ET
 }
 
-TEST(AblationPanel, SliceRenderingUsesBratsColoursAndRadiologicalOrientation) {
+// The colour the main slice views give label value v at full opacity (viz::label_rgba, default style).
+QColor main_view_colour(int v) {
+  const auto rgba = gmd::viz::label_rgba(gmd::viz::Palette::builtin(), gmd::viz::OverlayStyle{});
+  const auto& c = rgba[static_cast<std::size_t>(v)];
+  return QColor(c[0], c[1], c[2]);
+}
+
+TEST(AblationPanel, SliceRenderingUsesTheMainViewsColoursAndRadiologicalOrientation) {
   gmd::io::Geometry g;
   g.size = {4, 3, 2};
   gmd::io::LabelMap lab;
@@ -186,22 +195,67 @@ TEST(AblationPanel, SliceRenderingUsesBratsColoursAndRadiologicalOrientation) {
   lab.at(2, 0, 1) = 1;
   const QImage img = render_slice(g, nullptr, {}, &lab, kAxial, 1, 1.0);
   ASSERT_EQ(img.size(), QSize(4, 3));
-  // Identity direction: x grows towards patient left, y towards posterior: no flips.
-  EXPECT_EQ(QColor(img.pixel(0, 0)), QColor(255, 220, 0));
-  EXPECT_EQ(QColor(img.pixel(1, 0)), QColor(0, 200, 0));
-  EXPECT_EQ(QColor(img.pixel(2, 0)), QColor(220, 40, 40));
+  // Identity direction: x grows towards patient left, y towards posterior: no flips. Thumbnail colours are the
+  // main views' colours for the same labels.
+  EXPECT_EQ(QColor(img.pixel(0, 0)), main_view_colour(4));
+  EXPECT_EQ(QColor(img.pixel(1, 0)), main_view_colour(2));
+  EXPECT_EQ(QColor(img.pixel(2, 0)), main_view_colour(1));
   EXPECT_EQ(QColor(img.pixel(3, 2)), QColor(0, 0, 0));
+  EXPECT_NE(main_view_colour(1), main_view_colour(2));
   // BraTS-like direction diag(-1,-1,1): both in-plane axes flip.
   g.direction = {-1, 0, 0, 0, -1, 0, 0, 0, 1};
   lab.geom = g;
   const QImage f = render_slice(g, nullptr, {}, &lab, kAxial, 1, 1.0);
-  EXPECT_EQ(QColor(f.pixel(3, 2)), QColor(255, 220, 0));
-  // Coronal slice y = 0: superior (z = 1) at the top.
-  const QImage cor = render_slice(g, nullptr, {}, &lab, kCoronal, 0, 1.0);
+  EXPECT_EQ(QColor(f.pixel(3, 2)), main_view_colour(4));
+  // Coronal: slices count along the display frame's posterior axis; voxel y = 0 runs anterior here, so it is the
+  // last coronal slice (2). Superior (z = 1) at the top.
+  EXPECT_EQ(tumour_slice(lab, kCoronal), 2);
+  const QImage cor = render_slice(g, nullptr, {}, &lab, kCoronal, 2, 1.0);
   ASSERT_EQ(cor.size(), QSize(4, 2));
-  EXPECT_EQ(QColor(cor.pixel(3, 0)), QColor(255, 220, 0));
+  EXPECT_EQ(QColor(cor.pixel(3, 0)), main_view_colour(4));
   EXPECT_EQ(tumour_slice(lab, kAxial), 1);
   EXPECT_EQ(background_modality(gmd::parse_subset("t1,t2")), 3);
+}
+
+// A sagittal acquisition (voxel axes: 0 -> superior, 1 -> anterior, 2 -> patient right) shows the anatomical planes
+// as the main views do: every thumbnail equals the thumbnail of the same volume resampled into the display frame
+// (viz::to_display, identity direction), slice counts, extents and the tumour slice are the display frame's.
+TEST(AblationPanel, NonAxialAcquisitionsShowAnatomicalPlanes) {
+  gmd::io::Geometry g;
+  g.size = {5, 4, 3};
+  g.spacing = {1.0, 2.0, 3.0};
+  g.direction = {0, 0, -1,   // world x (L) <- -voxel axis 2
+                 0, -1, 0,   // world y (P) <- -voxel axis 1
+                 1, 0, 0};   // world z (S) <- +voxel axis 0
+  gmd::io::LabelMap lab;
+  lab.geom = g;
+  gmd::io::Image img;
+  img.geom = g;
+  constexpr std::array<std::uint8_t, 11> kScatter{0, 0, 0, 0, 0, 0, 1, 2, 4, 0, 0};
+  for (std::size_t i = 0; i < g.voxel_count(); ++i) {
+    lab.voxels.push_back(kScatter[(i * i * 31 + i * 7) % 11]);
+    img.voxels.push_back(static_cast<float>((i * 37) % 101));
+  }
+  for (std::size_t z = 0; z < 3; ++z)  // most tumour in the top axial slice (voxel x = 4)
+    for (std::size_t y = 0; y < 4; ++y) lab.at(4, y, z) = 4;
+  const auto frame = gmd::viz::DisplayFrame::from_geometry(g);
+  ASSERT_EQ(frame.size, (std::array<std::size_t, 3>{3, 4, 5}));
+  gmd::io::Geometry d;
+  d.size = frame.size;
+  d.spacing = frame.spacing;
+  gmd::io::LabelMap dlab{d, gmd::viz::to_display(lab.voxels, frame)};
+  gmd::io::Image dimg{d, gmd::viz::to_display(img.voxels, frame)};
+  const auto w = grey_window(img);
+  for (int axis : {kSagittal, kCoronal, kAxial}) {
+    ASSERT_EQ(slice_count(g, axis), static_cast<int>(frame.size[static_cast<std::size_t>(axis)])) << axis;
+    EXPECT_EQ(slice_extent_mm(g, axis), slice_extent_mm(d, axis)) << axis;
+    EXPECT_EQ(tumour_slice(lab, axis), tumour_slice(dlab, axis)) << axis;
+    for (int i = 0; i < slice_count(g, axis); ++i)
+      EXPECT_EQ(render_slice(g, &img, w, &lab, axis, i, 0.5), render_slice(d, &dimg, w, &dlab, axis, i, 0.5))
+          << axis_name(axis).toStdString() << " " << i;
+  }
+  EXPECT_EQ(slice_count(g, kAxial), 5);  // along superior: voxel axis 0
+  EXPECT_EQ(tumour_slice(lab, kAxial), 4);
 }
 
 TEST(AblationPanel, FollowsTheMainViewSliceAndReportsUserChoices) {

@@ -15,6 +15,7 @@
 #include <set>
 
 #include "gmd/common/modality.hpp"
+#include "gmd/viz/palette.hpp"
 #include "gmd/panels/charts.hpp"
 #include "gmd/panels/style.hpp"
 
@@ -43,9 +44,15 @@ TEST(Style, FifteenDistinctSubsetColoursStableByName) {
   for (auto m : gmd::all_subsets()) rgb.insert(subset_color(gmd::subset_name(m)).rgb());
   EXPECT_EQ(rgb.size(), 15u);
   EXPECT_EQ(subset_color("FLAIR+T1ce"), subset_color("flair,t1ce"));  // by subset, not spelling
-  EXPECT_EQ(label_color(2), QColor(0, 200, 0));
-  EXPECT_EQ(label_color(1), QColor(220, 40, 40));
-  EXPECT_EQ(label_color(4), QColor(255, 220, 0));
+  // Label colours are the main views' palette (resources/colors/brats.json), not a second copy.
+  const auto& pal = gmd::viz::Palette::builtin().label;
+  for (std::size_t i = 0; i < 3; ++i) {
+    const int v = gmd::viz::kLabelValues[i];
+    EXPECT_EQ(label_color(v), QColor(pal[i].r, pal[i].g, pal[i].b)) << v;
+  }
+  EXPECT_EQ(label_color(3), label_color(4));  // BraTS 2023 ET
+  EXPECT_FALSE(label_color(0).isValid());
+  EXPECT_EQ(label_color(2), QColor(40, 205, 75));  // brats.json's ED green
   EXPECT_EQ(short_subset_name("FLAIR+T1ce+T2"), QStringLiteral("F+T1c+T2"));
 }
 

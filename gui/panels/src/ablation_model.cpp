@@ -8,55 +8,25 @@
 
 #include "gmd/common/modality.hpp"
 #include "gmd/panels/style.hpp"
+#include "gmd/viz/display.hpp"
 
 namespace gmd::panels {
 
 namespace {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-// Sign of the physical direction (LPS) that voxel axis `a` mostly points along, and which
-// physical axis that is.
-std::pair<int, double> dominant(const io::Geometry& g, int a) {
-  int best = a;
-  double v = 0.0;
-  for (int r = 0; r < 3; ++r) {
-    const double d = g.direction[static_cast<std::size_t>(r * 3 + a)];
-    if (std::fabs(d) > std::fabs(v)) {
-      v = d;
-      best = r;
-    }
-  }
-  return {best, v >= 0 ? 1.0 : -1.0};
-}
-
-// Screen layout of a slice: which voxel axes run along the columns and rows, and whether each is
-// flipped so that the picture follows the radiological convention.
+// Screen layout of a slice in the display frame (x = patient left, y = posterior, z = superior; viz/display.hpp),
+// in the main views' radiological convention: which display axes run along the columns and rows, and whether the
+// rows run against their axis. Axial: patient left on the screen's right, anterior up; coronal: left on the right,
+// superior up; sagittal: anterior on the left, superior up.
 struct SliceLayout {
   int col_axis, row_axis;
-  bool flip_col, flip_row;
+  bool flip_row;
 };
-SliceLayout layout_for(const io::Geometry& g, int axis) {
-  SliceLayout l{};
-  if (axis == kAxial) {
-    l.col_axis = 0;
-    l.row_axis = 1;
-  } else if (axis == kCoronal) {
-    l.col_axis = 0;
-    l.row_axis = 2;
-  } else {
-    l.col_axis = 1;
-    l.row_axis = 2;
-  }
-  // Columns: increasing towards patient left (+x in LPS) for x; towards posterior (+y) for the
-  // sagittal view, so that anterior is on the left.
-  const auto [pc, sc] = dominant(g, l.col_axis);
-  (void)pc;
-  l.flip_col = sc < 0;
-  // Rows: top = anterior (-y) in the axial view; top = superior (+z) otherwise.
-  const auto [pr, sr] = dominant(g, l.row_axis);
-  (void)pr;
-  l.flip_row = axis == kAxial ? sr < 0 : sr > 0;
-  return l;
+SliceLayout layout_for(int axis) {
+  if (axis == kAxial) return {0, 1, false};
+  if (axis == kCoronal) return {0, 2, true};
+  return {1, 2, true};
 }
 }  // namespace
 
@@ -69,56 +39,38 @@ QString axis_name(int axis) {
 }
 
 int slice_count(const io::Geometry& g, int axis) {
-  return static_cast<int>(g.size[static_cast<std::size_t>(std::clamp(axis, 0, 2))]);
+  return static_cast<int>(viz::DisplayFrame::from_geometry(g).size[static_cast<std::size_t>(std::clamp(axis, 0, 2))]);
 }
 
-GreyWindow grey_window(const io::Image& img) {
-  std::vector<float> v;
-  const std::size_t n = img.voxels.size();
-  const std::size_t stride = std::max<std::size_t>(1, n / 2000000);
-  v.reserve(n / stride + 1);
-  for (std::size_t i = 0; i < n; i += stride)
-    if (img.voxels[i] != 0.0f && std::isfinite(img.voxels[i])) v.push_back(img.voxels[i]);
-  GreyWindow w;
-  if (v.empty()) return w;
-  auto pct = [&](double p) {
-    const auto k = static_cast<std::size_t>(p * static_cast<double>(v.size() - 1));
-    std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
-    return v[k];
-  };
-  w.lo = pct(0.005);
-  w.hi = pct(0.995);
-  if (!(w.hi > w.lo)) w.hi = w.lo + 1.0f;
-  return w;
-}
+viz::WindowLevel grey_window(const io::Image& img) { return viz::auto_window_level(img.voxels); }
 
-QImage render_slice(const io::Geometry& geom, const io::Image* image, const GreyWindow& w,
+QImage render_slice(const io::Geometry& geom, const io::Image* image, const viz::WindowLevel& w,
                     const io::LabelMap* labels, int axis, int index, double opacity) {
   axis = std::clamp(axis, 0, 2);
-  const SliceLayout l = layout_for(geom, axis);
-  const int cols = static_cast<int>(geom.size[static_cast<std::size_t>(l.col_axis)]);
-  const int rows = static_cast<int>(geom.size[static_cast<std::size_t>(l.row_axis)]);
+  const viz::DisplayFrame f = viz::DisplayFrame::from_geometry(geom);
+  const SliceLayout l = layout_for(axis);
+  const int cols = static_cast<int>(f.size[static_cast<std::size_t>(l.col_axis)]);
+  const int rows = static_cast<int>(f.size[static_cast<std::size_t>(l.row_axis)]);
   if (cols <= 0 || rows <= 0) return {};
-  index = std::clamp(index, 0, slice_count(geom, axis) - 1);
+  index = std::clamp(index, 0, static_cast<int>(f.size[static_cast<std::size_t>(axis)]) - 1);
   QImage out(cols, rows, QImage::Format_RGB32);
   const bool use_image = image && image->voxels.size() == geom.voxel_count();
   const bool use_labels = labels && labels->voxels.size() == geom.voxel_count();
   const double a = std::clamp(opacity, 0.0, 1.0);
   std::array<QColor, 5> lc{};
   for (int v = 1; v <= 4; ++v) lc[static_cast<std::size_t>(v)] = label_color(v);
-  const float scale = 255.0f / (w.hi - w.lo);
+  const double lo = w.lower(), scale = 255.0 / std::max(1e-12, w.upper() - w.lower());
   for (int r = 0; r < rows; ++r) {
     auto* line = reinterpret_cast<QRgb*>(out.scanLine(r));
-    const int vr = l.flip_row ? rows - 1 - r : r;
+    std::array<std::size_t, 3> d{};
+    d[static_cast<std::size_t>(axis)] = static_cast<std::size_t>(index);
+    d[static_cast<std::size_t>(l.row_axis)] = static_cast<std::size_t>(l.flip_row ? rows - 1 - r : r);
     for (int c = 0; c < cols; ++c) {
-      const int vc = l.flip_col ? cols - 1 - c : c;
-      std::array<std::size_t, 3> ijk{};
-      ijk[static_cast<std::size_t>(axis)] = static_cast<std::size_t>(index);
-      ijk[static_cast<std::size_t>(l.col_axis)] = static_cast<std::size_t>(vc);
-      ijk[static_cast<std::size_t>(l.row_axis)] = static_cast<std::size_t>(vr);
-      const std::size_t at = geom.index(ijk[0], ijk[1], ijk[2]);
+      d[static_cast<std::size_t>(l.col_axis)] = static_cast<std::size_t>(c);
+      const auto s = f.to_source(d);
+      const std::size_t at = geom.index(s[0], s[1], s[2]);
       int g = 0;
-      if (use_image) g = static_cast<int>(std::clamp((image->voxels[at] - w.lo) * scale, 0.0f, 255.0f));
+      if (use_image) g = static_cast<int>(std::clamp((image->voxels[at] - lo) * scale, 0.0, 255.0));
       int R = g, G = g, B = g;
       if (use_labels) {
         const int lab = labels->voxels[at];
@@ -136,27 +88,24 @@ QImage render_slice(const io::Geometry& geom, const io::Image* image, const Grey
 }
 
 QSizeF slice_extent_mm(const io::Geometry& geom, int axis) {
-  const SliceLayout l = layout_for(geom, std::clamp(axis, 0, 2));
-  return {static_cast<double>(geom.size[static_cast<std::size_t>(l.col_axis)]) *
-              geom.spacing[static_cast<std::size_t>(l.col_axis)],
-          static_cast<double>(geom.size[static_cast<std::size_t>(l.row_axis)]) *
-              geom.spacing[static_cast<std::size_t>(l.row_axis)]};
+  const viz::DisplayFrame f = viz::DisplayFrame::from_geometry(geom);
+  const SliceLayout l = layout_for(std::clamp(axis, 0, 2));
+  const auto c = static_cast<std::size_t>(l.col_axis), r = static_cast<std::size_t>(l.row_axis);
+  return {static_cast<double>(f.size[c]) * f.spacing[c], static_cast<double>(f.size[r]) * f.spacing[r]};
 }
 
 int tumour_slice(const io::LabelMap& labels, int axis) {
   axis = std::clamp(axis, 0, 2);
   const auto& g = labels.geom;
-  const int n = slice_count(g, axis);
+  const viz::DisplayFrame f = viz::DisplayFrame::from_geometry(g);
+  const int n = static_cast<int>(f.size[static_cast<std::size_t>(axis)]);
   if (n <= 0) return 0;
   std::vector<int64_t> count(static_cast<std::size_t>(n), 0);
   if (labels.voxels.size() == g.voxel_count())
     for (std::size_t z = 0; z < g.size[2]; ++z)
       for (std::size_t y = 0; y < g.size[1]; ++y)
         for (std::size_t x = 0; x < g.size[0]; ++x)
-          if (labels.voxels[g.index(x, y, z)] != 0) {
-            const std::size_t s = axis == 0 ? x : axis == 1 ? y : z;
-            ++count[s];
-          }
+          if (labels.voxels[g.index(x, y, z)] != 0) ++count[f.to_display({x, y, z})[static_cast<std::size_t>(axis)]];
   const auto it = std::max_element(count.begin(), count.end());
   if (*it == 0) return n / 2;
   return static_cast<int>(it - count.begin());

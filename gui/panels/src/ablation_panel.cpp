@@ -282,7 +282,7 @@ AblationPanel::AblationPanel(QWidget* parent) : QWidget(parent) {
   slider_ = new QSlider(Qt::Horizontal);
   slider_->setRange(0, 0);
   slice_spin_ = new QSpinBox;
-  slice_spin_->setRange(0, 0);
+  slice_spin_->setRange(1, 1);
   slice_spin_->setPrefix(QStringLiteral("slice "));
   info_ = new QLabel;
   info_->setWordWrap(true);
@@ -368,7 +368,8 @@ AblationPanel::AblationPanel(QWidget* parent) : QWidget(parent) {
     refreshImages();
     emitSlice();
   });
-  connect(slice_spin_, &QSpinBox::valueChanged, slider_, &QSlider::setValue);
+  // The spin box counts from 1, as the main views' "Axial 91 / 155" does; the slider and index_ from 0.
+  connect(slice_spin_, &QSpinBox::valueChanged, slider_, [this](int v) { slider_->setValue(v - 1); });
   connect(chart_mode_, &QComboBox::currentIndexChanged, this, &AblationPanel::refreshChart);
   connect(table_, &QTableWidget::cellClicked, this, [this](int row, int) {
     const auto* item = table_->item(row, 0);
@@ -412,7 +413,7 @@ void AblationPanel::setCase(std::shared_ptr<const io::Case> c) {
   case_ = std::move(c);
   clearResult();
   background_ = case_ ? background_modality(case_->present()) : -1;
-  window_ = background_ >= 0 ? grey_window(*case_->images[static_cast<std::size_t>(background_)]) : GreyWindow{};
+  window_ = background_ >= 0 ? grey_window(*case_->images[static_cast<std::size_t>(background_)]) : viz::WindowLevel{};
   if (case_ && !slice_from_view_) {
     index_ = case_->seg ? tumour_slice(*case_->seg, axis_) : slice_count(case_->geom, axis_) / 2;
   }
@@ -576,9 +577,10 @@ void AblationPanel::refreshImages() {
     const QSignalBlocker b1(slider_), b2(slice_spin_), b3(axis_box_);
     const int n = case_ ? slice_count(case_->geom, axis_) : 1;
     slider_->setRange(0, std::max(0, n - 1));
-    slice_spin_->setRange(0, std::max(0, n - 1));
+    slice_spin_->setRange(1, std::max(1, n));
+    slice_spin_->setSuffix(QStringLiteral(" / %1").arg(n));
     slider_->setValue(index_);
-    slice_spin_->setValue(index_);
+    slice_spin_->setValue(index_ + 1);
     axis_box_->setCurrentIndex(axis_box_->findData(axis_));
   }
   if (!case_) {
@@ -608,7 +610,7 @@ void AblationPanel::refreshImages() {
     ref.image = render_slice(g, bg, window_, nullptr, axis_, index_);
     ref.title = QStringLiteral("%1 (no seg)").arg(bg_name);
   }
-  ref.caption = QStringLiteral("%1 %2 \u00b7 background %3").arg(axis_name(axis_)).arg(index_).arg(bg_name);
+  ref.caption = QStringLiteral("%1 %2 \u00b7 background %3").arg(axis_name(axis_)).arg(index_ + 1).arg(bg_name);
   tiles.push_back(ref);
   Tile large_tile = ref;
   if (result_) {

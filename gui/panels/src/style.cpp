@@ -4,6 +4,7 @@
 #include <functional>
 
 #include "gmd/panels/metrics.hpp"
+#include "gmd/viz/palette.hpp"
 
 namespace gmd::panels {
 
@@ -50,13 +51,11 @@ QColor region_color(int r) {
 }
 
 QColor label_color(int label) {
-  switch (label) {
-    case 1: return QColor(220, 40, 40);
-    case 2: return QColor(0, 200, 0);
-    case 3:
-    case 4: return QColor(255, 220, 0);
-    default: return QColor();
-  }
+  const auto& pal = viz::Palette::builtin().label;  // resources/colors/brats.json, as in the main views
+  for (std::size_t i = 0; i < viz::kLabelValues.size(); ++i)
+    if (label == viz::kLabelValues[i] || (label == 3 && viz::kLabelValues[i] == 4))
+      return QColor(pal[i].r, pal[i].g, pal[i].b);
+  return QColor();
 }
 
 QString short_subset_name(const std::string& name) {

@@ -10,25 +10,24 @@
 
 #include "gmd/io/image.hpp"
 #include "gmd/pipeline/service.hpp"
+#include "gmd/viz/display.hpp"
 
 namespace gmd::panels {
 
-// Slice axes in voxel terms: 0 = sagittal (x fixed), 1 = coronal (y fixed), 2 = axial (z fixed).
+// Slice axes of the display frame (viz/display.hpp: x = patient left, y = posterior, z = superior), whatever the
+// acquisition: 0 = sagittal (x fixed), 1 = coronal (y fixed), 2 = axial (z fixed). Slice indices count along that
+// display axis, as in the main views.
 inline constexpr int kSagittal = 0, kCoronal = 1, kAxial = 2;
 QString axis_name(int axis);
 int slice_count(const io::Geometry& g, int axis);
 
-// Grey-level window of an image: the 0.5th and 99.5th percentiles of its non-zero voxels.
-struct GreyWindow {
-  float lo = 0.0f, hi = 1.0f;
-};
-GreyWindow grey_window(const io::Image& img);
+// Grey-level window of an image: the main views' default (0.5th-99.5th percentile of the brain voxels).
+viz::WindowLevel grey_window(const io::Image& img);
 
-// Renders one slice: the image (grey, or black without one) under the label overlay (BraTS colours:
-// NCR/NET red, ED green, ET yellow) blended with `opacity`. One pixel per voxel, displayed in the
-// radiological convention (patient's right on the left, anterior / superior up) from the geometry's
-// direction matrix. `index` is clamped to the volume.
-QImage render_slice(const io::Geometry& geom, const io::Image* image, const GreyWindow& w,
+// Renders one slice: the image (grey, or black without one) under the label overlay (the main views' palette,
+// resources/colors/brats.json) blended with `opacity`. One pixel per voxel, laid out as the main views lay out the
+// display frame (radiological: patient's right on the left, anterior / superior up). `index` is clamped.
+QImage render_slice(const io::Geometry& geom, const io::Image* image, const viz::WindowLevel& w,
                     const io::LabelMap* labels, int axis, int index, double opacity = 0.5);
 // Physical width/height (mm) of a rendered slice, for drawing it with the right aspect ratio.
 QSizeF slice_extent_mm(const io::Geometry& geom, int axis);

@@ -114,7 +114,7 @@ class AblationPanel : public QWidget {
   pipeline::SegmentOptions opt_;
   std::shared_ptr<pipeline::Ablation> result_;
   QString error_;
-  GreyWindow window_;
+  viz::WindowLevel window_;
   int background_ = -1;
   int axis_ = kAxial, index_ = 0;
   bool slice_from_view_ = false;
