@@ -22,12 +22,12 @@
 #include "gmd/gui/case_controller.hpp"
 #include "gmd/gui/main_window.hpp"
 #include "gmd/gui/panel_registry.hpp"
+#include "gmd/gui/qtext.hpp"
 #include "gmd/gui/segmentation_controller.hpp"
 #include "gmd/viz/view_area.hpp"
 
 namespace gmd::gui {
 namespace {
-QString q(const std::string& s) { return QString::fromStdString(s); }
 
 QIcon swatch(const viz::Rgb& c) {
   QPixmap pm(14, 14);

@@ -11,12 +11,12 @@
 #include <new>
 
 #include "gmd/common/error.hpp"
+#include "gmd/gui/qtext.hpp"
 
 namespace gmd::gui {
 namespace fs = std::filesystem;
 
 namespace {
-QString q(const std::string& s) { return QString::fromStdString(s); }
 fs::path to_path(const QString& s) { return fs::path(s.toStdString()); }
 
 QString human_bytes(qint64 b) {

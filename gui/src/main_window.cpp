@@ -33,16 +33,13 @@
 #include "gmd/common/fs_util.hpp"
 #include "gmd/gui/case_controller.hpp"
 #include "gmd/gui/modality_bar.hpp"
+#include "gmd/gui/qtext.hpp"
 #include "gmd/gui/segmentation_controller.hpp"
 #include "gmd/pipeline/service.hpp"
 #include "gmd/viz/view_area.hpp"
 #include "gmd/viz/vtk_gl_widget.hpp"
 
 namespace gmd::gui {
-namespace {
-QString q(const std::string& s) { return QString::fromStdString(s); }
-}  // namespace
-
 struct MainWindow::Impl {
   CaseController* cases = nullptr;
   ModelController* models = nullptr;

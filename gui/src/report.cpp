@@ -4,19 +4,12 @@
 
 #include "gmd/common/error.hpp"
 #include "gmd/common/fs_util.hpp"
+#include "gmd/common/regions.hpp"
+#include "gmd/common/text.hpp"
 #include "gmd/io/nifti.hpp"
 
 namespace gmd::gui {
 namespace {
-std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
 std::string num(double v, int prec = 3) {
   std::ostringstream s;
   s.setf(std::ios::fixed);
@@ -24,7 +17,6 @@ std::string num(double v, int prec = 3) {
   s << v;
   return s.str();
 }
-constexpr std::array<const char*, 3> kRegion{"WT", "TC", "ET"};
 constexpr std::array<const char*, 3> kLabel{"NCR_NET", "ED", "ET"};
 }  // namespace
 
@@ -61,7 +53,7 @@ std::string Report::to_csv() const {
     s << "device," << csv_field(device) << "\n";
     s << "seconds," << num(seconds, 2) << "\n";
   }
-  for (int r = 0; r < 3; ++r) s << kRegion[r] << "_ml," << num(region_ml[r]) << "\n";
+  for (int r = 0; r < 3; ++r) s << region_name(r) << "_ml," << num(region_ml[r]) << "\n";
   for (int l = 0; l < 2; ++l) s << kLabel[l] << "_ml," << num(label_ml[l]) << "\n";
   s << "created," << csv_field(created) << "\n";
   return s.str();

@@ -10,12 +10,9 @@
 #include <new>
 
 #include "gmd/common/error.hpp"
+#include "gmd/gui/qtext.hpp"
 
 namespace gmd::gui {
-namespace {
-QString q(const std::string& s) { return QString::fromStdString(s); }
-}  // namespace
-
 // ---------------------------------------------------------------- ModelController
 ModelController::ModelController(QObject* parent) : QObject(parent) {}
 

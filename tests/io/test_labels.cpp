@@ -9,9 +9,13 @@
 using namespace gmd::io;
 
 TEST(Labels, RegionNamesAndValidity) {
-  EXPECT_STREQ(region_name(0), "WT");
-  EXPECT_STREQ(region_name(1), "TC");
-  EXPECT_STREQ(region_name(2), "ET");
+  EXPECT_STREQ(gmd::region_name(0), "WT");
+  EXPECT_STREQ(gmd::region_name(1), "TC");
+  EXPECT_STREQ(gmd::region_name(2), "ET");
+  EXPECT_STREQ(gmd::region_name(3), "?");
+  EXPECT_EQ(gmd::region_index("TC"), 1);
+  EXPECT_EQ(gmd::region_index("T"), -1);
+  EXPECT_EQ(gmd::region_index("ETX"), -1);
   EXPECT_EQ(static_cast<int>(Region::ET), 2);
   for (int v = 0; v <= 4; ++v) EXPECT_TRUE(is_valid_label(static_cast<std::uint8_t>(v))) << v;
   for (int v : {5, 6, 100, 255}) EXPECT_FALSE(is_valid_label(static_cast<std::uint8_t>(v))) << v;

@@ -3,16 +3,11 @@
 #include <nlohmann/json.hpp>
 
 #include "gmd/common/error.hpp"
+#include "gmd/common/regions.hpp"
 #include "gmd_palette_data.hpp"
 
 namespace gmd::viz {
 namespace {
-constexpr std::array<const char*, 3> kLabelShort{"NCR/NET", "ED", "ET"};
-constexpr std::array<const char*, 3> kLabelLong{"necrotic / non-enhancing tumour core", "peritumoral edema",
-                                                "enhancing tumour"};
-constexpr std::array<const char*, 3> kRegionShort{"WT", "TC", "ET"};
-constexpr std::array<const char*, 3> kRegionLong{"whole tumour", "tumour core", "enhancing tumour"};
-
 Rgb parse_rgb(const nlohmann::json& j, const std::string& what, const std::string& origin) {
   if (!j.is_array() || j.size() != 3)
     throw InputError(origin + ": '" + what + "' must be an [r, g, b] array");
@@ -27,10 +22,10 @@ Rgb parse_rgb(const nlohmann::json& j, const std::string& what, const std::strin
 }
 }  // namespace
 
-const char* label_short_name(int i) { return kLabelShort.at(static_cast<size_t>(i)); }
-const char* label_long_name(int i) { return kLabelLong.at(static_cast<size_t>(i)); }
-const char* region_short_name(int r) { return kRegionShort.at(static_cast<size_t>(r)); }
-const char* region_long_name(int r) { return kRegionLong.at(static_cast<size_t>(r)); }
+const char* label_short_name(int i) { return gmd::kLabelNames.at(static_cast<size_t>(i)); }
+const char* label_long_name(int i) { return gmd::kLabelLongNames.at(static_cast<size_t>(i)); }
+const char* region_short_name(int r) { return gmd::kRegionNames.at(static_cast<size_t>(r)); }
+const char* region_long_name(int r) { return gmd::kRegionLongNames.at(static_cast<size_t>(r)); }
 
 Palette Palette::from_json(const std::string& text, const std::string& origin) {
   nlohmann::json j;
@@ -65,7 +60,7 @@ Palette Palette::from_json(const std::string& text, const std::string& origin) {
   }
   for (int i = 0; i < 3; ++i) {
     if (!seen_label[i]) throw InputError(origin + ": no colour for label " + std::to_string(kLabelValues[i]));
-    if (!seen_region[i]) throw InputError(origin + std::string(": no colour for region ") + kRegionShort[i]);
+    if (!seen_region[i]) throw InputError(origin + std::string(": no colour for region ") + gmd::kRegionNames[i]);
   }
   if (j.contains("crosshair")) p.crosshair = parse_rgb(j["crosshair"], "crosshair", origin);
   if (j.contains("orientation_text")) p.orientation_text = parse_rgb(j["orientation_text"], "orientation_text", origin);

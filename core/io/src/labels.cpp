@@ -15,15 +15,6 @@ constexpr std::uint8_t kRegionBits[5] = {0u, 1u | 2u, 1u, 1u | 2u | 4u, 1u | 2u 
 }
 }  // namespace
 
-const char* region_name(int r) {
-  switch (r) {
-    case 0: return "WT";
-    case 1: return "TC";
-    case 2: return "ET";
-    default: return "?";
-  }
-}
-
 bool is_valid_label(std::uint8_t v) { return v <= 4; }
 
 std::vector<std::uint8_t> labels_to_regions(const std::vector<std::uint8_t>& labels) {

@@ -1,3 +1,4 @@
+#include "gmd/common/regions.hpp"
 #include "gmd/pipeline/evaluate.hpp"
 
 #include <spdlog/spdlog.h>
@@ -18,7 +19,6 @@ namespace gmd::pipeline {
 namespace fs = std::filesystem;
 
 namespace {
-constexpr const char* kRegions[3] = {"WT", "TC", "ET"};
 
 std::string fmt_num(double v, int prec) {
   if (std::isnan(v)) return "n/a";
@@ -118,7 +118,7 @@ std::string table2_markdown(const EvalReport& r, bool hd95) {
   for (size_t i = 0; i <= subsets.size(); ++i) s << "---:|";
   s << '\n';
   for (int k = 0; k < 3; ++k) {
-    s << "| " << kRegions[k] << " |";
+    s << "| " << region_name(k) << " |";
     for (auto sub : subsets) s << ' ' << fmt_num(mean_of(r, sub, hd95)[k] * (hd95 ? 1 : 100), hd95 ? 2 : 2) << " |";
     s << ' ' << fmt_num(mean_over(r, subsets, k, hd95) * (hd95 ? 1 : 100), 2) << " |\n";
   }
@@ -133,7 +133,7 @@ std::string table2_csv(const EvalReport& r) {
   s << ",Avg\n";
   for (bool hd : {false, true})
     for (int k = 0; k < 3; ++k) {
-      s << (hd ? "hd95_mm" : "dice") << ',' << kRegions[k];
+      s << (hd ? "hd95_mm" : "dice") << ',' << region_name(k);
       for (auto sub : subsets) s << ',' << fmt_num(mean_of(r, sub, hd)[k], 4);
       s << ',' << fmt_num(mean_over(r, subsets, k, hd), 4) << '\n';
     }
@@ -146,7 +146,7 @@ std::string table3_markdown(const EvalReport& r) {
   std::ostringstream s;
   s << "| Region | 3 missing | 2 missing | 1 missing | 0 missing | Avg |\n|---|---:|---:|---:|---:|---:|\n";
   for (int k = 0; k < 3; ++k) {
-    s << "| " << kRegions[k] << " (Dice %) |";
+    s << "| " << region_name(k) << " (Dice %) |";
     for (int miss : {3, 2, 1, 0}) s << ' ' << fmt_num(mean_over(r, by_missing[miss], k, false) * 100, 2) << " |";
     s << ' ' << fmt_num(mean_over(r, all_subsets(), k, false) * 100, 2) << " |\n";
   }
@@ -158,7 +158,7 @@ std::string per_case_csv(const EvalReport& r) {
   s << "case,subset,region,dice,hd95_mm,pred_ml,true_ml\n";
   for (const auto& row : r.rows)
     for (int k = 0; k < 3; ++k)
-      s << row.case_id << ",\"" << subset_name(row.subset) << "\"," << kRegions[k] << ',' << fmt_num(row.dice[k], 4)
+      s << row.case_id << ",\"" << subset_name(row.subset) << "\"," << region_name(k) << ',' << fmt_num(row.dice[k], 4)
         << ',' << fmt_num(row.hd95[k], 3) << ',' << fmt_num(row.pred_ml[k], 3) << ',' << fmt_num(row.true_ml[k], 3)
         << '\n';
   return s.str();
@@ -185,7 +185,7 @@ void write_report_files(const EvalReport& r, const fs::path& out) {
     j["subsets"][subset_name(sub)] = {{"dice", {{"WT", d[0]}, {"TC", d[1]}, {"ET", d[2]}}},
                                       {"hd95", {{"WT", h[0]}, {"TC", h[1]}, {"ET", h[2]}}}};
   }
-  for (int k = 0; k < 3; ++k) j["average_dice"][kRegions[k]] = mean_over(r, all_subsets(), k, false);
+  for (int k = 0; k < 3; ++k) j["average_dice"][region_name(k)] = mean_over(r, all_subsets(), k, false);
   write_text_atomically(out / "summary.json", j.dump(2));
 }
 }  // namespace

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "gmd/common/modality.hpp"
+#include "gmd/common/regions.hpp"
 #include "gmd/panels/style.hpp"
 #include "gmd/viz/display.hpp"
 
@@ -124,7 +125,6 @@ const pipeline::AblationEntry* find_entry(const pipeline::Ablation& a, SubsetMas
 }
 
 std::vector<RegionDependence> region_dependence(const pipeline::Ablation& a) {
-  static const char* kRegion[3] = {"WT", "TC", "ET"};
   std::vector<RegionDependence> out;
   SubsetMask present = 0;
   for (const auto& e : a.entries) present |= e.subset;
@@ -160,15 +160,15 @@ std::vector<RegionDependence> region_dependence(const pipeline::Ablation& a) {
     t.setf(std::ios::fixed);
     t.precision(2);
     if (d.modality < 0) {
-      t << kRegion[r] << ": a single modality, nothing to remove";
+      t << region_name(r) << ": a single modality, nothing to remove";
     } else {
       const std::string mod(modality_display(d.modality));
       if (d.drop >= 0.25 && d.without <= 0.5 * d.with)
-        t << kRegion[r] << " collapses without " << mod;
+        t << region_name(r) << " collapses without " << mod;
       else if (d.drop > 0.02)
-        t << kRegion[r] << " depends most on " << mod;
+        t << region_name(r) << " depends most on " << mod;
       else
-        t << kRegion[r] << " hardly depends on any single modality (most: " << mod << ")";
+        t << region_name(r) << " hardly depends on any single modality (most: " << mod << ")";
       t << " (mean Dice " << d.with << " \u2192 " << d.without << " without it)";
     }
     d.text = t.str();

@@ -1,4 +1,5 @@
 // AblationPanel: every modality subset's segmentation of the loaded case (see ablation_panel.hpp).
+#include "gmd/common/regions.hpp"
 #include "gmd/panels/ablation_panel.hpp"
 
 #include <QBarCategoryAxis>
@@ -41,7 +42,6 @@
 namespace gmd::panels {
 
 namespace ablation_detail {
-const char* kRegion[3] = {"WT", "TC", "ET"};
 
 QString dice_text(double d) { return std::isfinite(d) ? QString::number(d, 'f', 2) : QStringLiteral("\u2013"); }
 // ".82" / "1.0" in the thumbnails' captions, where space is short.
@@ -691,7 +691,7 @@ void AblationPanel::refreshChart() {
     QStringList cats;
     double ymax = 0.0;
     for (int k = 0; k < 3; ++k) {
-      auto* set = new QBarSet(QString::fromLatin1(kRegion[k]));
+      auto* set = new QBarSet(QString::fromLatin1(region_name(k)));
       set->setColor(region_color(k));
       set->setBorderColor(region_color(k).darker(130));
       // Last entry at the top: the categories run bottom-up.

@@ -20,6 +20,7 @@
 #include <limits>
 #include <sstream>
 
+#include "gmd/common/regions.hpp"
 #include "gmd/panels/style.hpp"
 
 namespace gmd::panels {
@@ -500,7 +501,7 @@ void show_figure(SeriesChart& chart, Figure f, const MetricsLog& log, const Figu
       chart.setFixedYRange(0.0, 1.0);
       chart.setEmptyText(QStringLiteral("no validation yet"));
       chart.setSeries(val_dice_series(log), [](const std::string& n) {
-        const int r = n == "WT" ? 0 : n == "TC" ? 1 : 2;
+        const int r = std::max(0, region_index(n.c_str()));
         SeriesStyle st{region_color(r)};
         st.width = 2.0;
         st.pen = r == 0 ? Qt::SolidLine : r == 1 ? Qt::DashLine : Qt::DotLine;  // tell overlapping lines apart

@@ -13,6 +13,8 @@
 
 #include "gmd/common/error.hpp"
 #include "gmd/common/modality.hpp"
+#include "gmd/common/regions.hpp"
+#include "gmd/common/text.hpp"
 
 namespace gmd::panels {
 namespace fs = std::filesystem;
@@ -73,15 +75,6 @@ std::string fmt_num(double v) {
   return buf;
 }
 
-std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
-  std::string q = "\"";
-  for (char c : s) {
-    if (c == '"') q += '"';
-    q += c;
-  }
-  return q + "\"";
-}
 }  // namespace
 
 // ---- subset order -------------------------------------------------------------------------------
@@ -197,7 +190,7 @@ bool MetricsLog::parse_line(std::string_view raw) {
     ValRecord v;
     v.step = st->get<int64_t>();
     const auto d = j.value("dice", nlohmann::json::object());
-    v.dice = {num(d, "WT"), num(d, "TC"), num(d, "ET")};
+    v.dice = {num(d, region_name(0)), num(d, region_name(1)), num(d, region_name(2))};
     if (const auto it = j.find("dice_subsets"); it != j.end() && it->is_object())
       for (const auto& kv : it->items()) {
         const auto x = vec(kv.value());
@@ -381,7 +374,7 @@ std::vector<Series> loss_series(const MetricsLog& log) {
 }
 
 std::vector<Series> val_dice_series(const MetricsLog& log) {
-  std::vector<Series> out{{"WT", {}}, {"TC", {}}, {"ET", {}}};
+  std::vector<Series> out{{region_name(0), {}}, {region_name(1), {}}, {region_name(2), {}}};
   for (const auto& v : log.vals())
     for (std::size_t r = 0; r < 3; ++r)
       if (std::isfinite(v.dice[r])) out[r].points.push_back({static_cast<double>(v.step), v.dice[r]});

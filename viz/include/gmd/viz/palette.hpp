@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <string>
 
+#include "gmd/common/regions.hpp"
+
 namespace gmd::viz {
 
 struct Rgb {
@@ -12,8 +14,8 @@ struct Rgb {
   bool operator==(const Rgb& o) const { return r == o.r && g == o.g && b == o.b; }
 };
 
-// BraTS label values in overlay order: NCR/NET (1), ED (2), ET (4).
-inline constexpr std::array<int, 3> kLabelValues{1, 2, 4};
+// BraTS label values in overlay order: NCR/NET (1), ED (2), ET (4) (gmd/common/regions.hpp).
+using gmd::kLabelValues;
 const char* label_short_name(int i);  // "NCR/NET", "ED", "ET"
 const char* label_long_name(int i);
 const char* region_short_name(int r);  // "WT", "TC", "ET"

@@ -5,11 +5,12 @@
 #include <cstdint>
 #include <vector>
 
+#include "gmd/common/regions.hpp"
+
 namespace gmd::io {
 
-inline constexpr int kNumRegions = 3;
+using gmd::kNumRegions;  // gmd/common/regions.hpp (names: gmd::region_name)
 enum class Region : int { WT = 0, TC = 1, ET = 2 };
-const char* region_name(int r);  // "WT", "TC", "ET"
 
 // true for 0,1,2,3,4
 bool is_valid_label(std::uint8_t v);
