@@ -160,13 +160,13 @@ std::vector<torch::Tensor> predict_subsets(SegModelImpl& model, const torch::Ten
   } catch (const c10::Error& e) {
     const std::string what = e.what_without_backtrace();
     if (detail::is_oom_message(what)) {
-      if (device.is_cuda()) cuda::release_cached_memory();
-      if (device.is_cuda())
+      if (device.is_cuda()) {
+        cuda::release_cached_memory();
         throw InputError("GPU out of memory during inference (window " + std::to_string(p) + ", " +
                          std::to_string(subsets.size()) + " subsets); retry with --device cpu or a smaller patch");
-      throw InputError("out of memory during inference (window " + std::to_string(p) + "); retry with a smaller patch");
+      }
     }
-    if (what.find("not enough memory") != std::string::npos)
+    if (detail::is_oom_message(what) || what.find("not enough memory") != std::string::npos)
       throw InputError("out of memory during inference (window " + std::to_string(p) + "); retry with a smaller patch");
     throw;
   }
