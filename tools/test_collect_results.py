@@ -164,6 +164,9 @@ class Tables(unittest.TestCase):
         # Paired DS + GMD - DS on single modalities: +4.0, +4.5, +3.5 points
         self.assertIn("| mean | 3 | +4.0 | +4.5 | +3.5 | 4.0 ± 0.5 |", out)
         self.assertRegex(out, r"GMD beats DS on single-modality subsets: \*\*confirmed\*\* \(\+4\.0 points")
+        # per region over the 15 subsets: (4 x 4 + 11 x 1) / 15 = +1.8 points, the same in every region here
+        for reg in ("WT", "TC", "ET"):
+            self.assertRegex(out, reg + r" alone \(one of three per-region tests\): \*\*confirmed\*\* \(\+1\.8 points")
         # gain on single modalities (+4.0) minus on 3-4 modalities (+1.0): +3.0
         self.assertRegex(out, r"minus gain on 3–4 modalities: \*\*confirmed\*\* \(\+3\.0 points")
         # conflicts: none in the first quarter; in the last quarter (steps 46..60) one of three pairs, except the
