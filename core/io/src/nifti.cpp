@@ -366,8 +366,7 @@ Image read_image(const fs::path& path, bool reject_all_zero) {
   // is large (> 256 MB) or cannot fit in the file: more than its size, or for .nii.gz more than deflate's largest
   // expansion of it (1032:1). Then the scan only reads what is there.
   const double declared = nvox * static_cast<double>(io->GetComponentSize());
-  std::string lname = path.filename().string();
-  std::transform(lname.begin(), lname.end(), lname.begin(), [](unsigned char c) { return std::tolower(c); });
+  const std::string lname = lower_extension(path);
   auto ends = [&](const char* s) {
     const std::size_t n = std::strlen(s);
     return lname.size() >= n && lname.compare(lname.size() - n, n, s) == 0;
