@@ -1,6 +1,8 @@
 // gmd segment: one case, the modalities it has (or --modalities), a label map.
 #include <fmt/format.h>
 
+#include <cstring>
+#include <ctime>
 #include <iostream>
 
 #include "commands.hpp"
@@ -8,6 +10,7 @@
 #include "gmd/common/fs_util.hpp"
 #include "gmd/io/case.hpp"
 #include "gmd/io/nifti.hpp"
+#include "gmd/pipeline/report.hpp"
 #include "infer_options.hpp"
 
 namespace gmd::cli {
@@ -22,6 +25,23 @@ void refuse_overwriting_inputs(const std::string& out, const io::CaseFiles& file
     throw UsageError("--out " + out + ": is the case's segmentation; choose another output file");
 }
 
+// "path/seg.nii.gz" -> "path/seg" (the base of the agreement maps).
+std::string without_nifti_extension(std::string p) {
+  for (const char* ext : {".nii.gz", ".nii"})
+    if (p.size() > std::strlen(ext) && p.compare(p.size() - std::strlen(ext), std::string::npos, ext) == 0)
+      return p.substr(0, p.size() - std::strlen(ext));
+  return p;
+}
+
+std::string iso_now() {
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  localtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  return buf;
+}
+
 }  // namespace
 
 void add_segment(CLI::App& app) {
@@ -30,27 +50,74 @@ void add_segment(CLI::App& app) {
   auto case_dir = std::make_shared<std::string>();
   auto mods = std::make_shared<std::string>();
   auto out = std::make_shared<std::string>();
+  auto report = std::make_shared<std::string>();
+  auto agreement = std::make_shared<bool>(false);
   add_infer_options(cmd, *o, false);
   cmd->add_option("--case", *case_dir, "Case folder")->required();
   auto* mods_opt = cmd->add_option("--modalities", *mods, "Use only these, e.g. flair,t1ce (default: all present)");
   cmd->add_option("--out", *out, "Output label map (.nii.gz)")->required();
+  cmd->add_option("--report", *report, "Also write a JSON report: volumes, expected accuracy for the modalities used, "
+                                       "agreement (with --agreement)");
+  cmd->add_flag("--agreement", *agreement,
+                "Also predict every subset of the modalities used and write where they agree: OUT_WT/_TC/_ET.nii.gz "
+                "(fraction of the subsets that include each voxel)");
   cmd->callback([=] {
     if (mods_opt->count() > 0 && mods->empty())
       throw UsageError("--modalities: empty list (name some of flair, t1, t1ce, t2, or leave the option out to use "
                        "every modality the case has)");
     check_output_file(*out, "--out");
+    if (!report->empty()) {
+      check_output_file(*report, "--report");
+      if (same_file(*report, *out)) throw UsageError("--report " + *report + ": is the --out file; choose another name");
+    }
+    const std::string agreement_base = without_nifti_extension(*out);
     const auto model = o->prepare();
     const auto files = io::discover_case(*case_dir);
     refuse_overwriting_inputs(*out, files);
+    if (!report->empty()) refuse_overwriting_inputs(*report, files);
+    if (*agreement)
+      for (const char* r : {"_WT", "_TC", "_ET"}) refuse_overwriting_inputs(agreement_base + r + ".nii.gz", files);
     const SubsetMask want = mods->empty() ? (files.present() & model.modalities()) : parse_subset(*mods);
     const auto c = io::load_case(files, want, /*load_seg=*/false);
-    const auto seg = pipeline::segment(model, c, want, o->seg());
+    auto opt = o->seg();
+    opt.agreement = *agreement;
+    const auto seg = pipeline::segment(model, c, want, opt);
     io::write_labels(*out, seg.labels);
     std::cout << fmt::format("{}: segmented with {} on {} in {:.1f} s -> {}\n", c.id, subset_name(seg.used),
                              seg.device, seg.seconds, *out);
     std::cout << fmt::format("WT {:.2f} mL  TC {:.2f} mL  ET {:.2f} mL  (NCR/NET {:.2f}, ED {:.2f}, ET {:.2f})\n",
                              seg.region_ml[0], seg.region_ml[1], seg.region_ml[2], seg.label_ml[0], seg.label_ml[1],
                              seg.label_ml[2]);
+    std::cout << pipeline::trust_text(seg.trust) << "\n";
+    std::vector<std::string> agreement_files;
+    if (seg.agreement) {
+      agreement_files = pipeline::write_agreement(*seg.agreement, agreement_base);
+      std::cout << pipeline::agreement_text(*seg.agreement) << "\n";
+      std::cout << "agreement maps: " << agreement_files.front() << " (and _TC, _ET)\n";
+    }
+    if (!report->empty()) {
+      pipeline::SegmentationReport r;
+      r.case_id = c.id;
+      r.case_folder = *case_dir;
+      r.present = files.present();
+      r.used = seg.used;
+      r.model_name = model.method() + " (" + subset_name(model.modalities()) + ")";
+      r.model_path = model.path().string();
+      r.device = seg.device;
+      r.seconds = seg.seconds;
+      r.region_ml = seg.region_ml;
+      r.label_ml = seg.label_ml;
+      r.size = seg.labels.geom.size;
+      r.spacing = seg.labels.geom.spacing;
+      r.created = iso_now();
+      r.trust = seg.trust;
+      if (seg.agreement) {
+        r.agreement = pipeline::agreement_json(*seg.agreement);
+        r.agreement_files = agreement_files;
+      }
+      write_text_atomically(*report, r.to_json().dump(2) + "\n");
+      std::cout << "report: " << *report << "\n";
+    }
   });
 }
 

@@ -23,6 +23,7 @@
 #include "gmd/gui/main_window.hpp"
 #include "gmd/gui/panel_registry.hpp"
 #include "gmd/gui/qtext.hpp"
+#include "gmd/gui/report.hpp"
 #include "gmd/gui/segmentation_controller.hpp"
 #include "gmd/viz/view_area.hpp"
 
@@ -56,6 +57,14 @@ class SegmentPanel : public QWidget {
     uses_ = new QLabel(run);
     uses_->setObjectName("usesLine");
     uses_->setWordWrap(true);
+    trust_ = new QLabel(run);
+    trust_->setObjectName("expectedAccuracy");
+    trust_->setWordWrap(true);
+    trust_->setToolTip(QString("Mean Dice of this model with these sequences on held-out cases (model.json). good: "
+                               "Dice >= %1; limited: >= %2; unreliable: below. +X: the missing sequence that would "
+                               "raise it most, and to what.")
+                           .arg(pipeline::kGoodDice, 0, 'f', 2)
+                           .arg(pipeline::kLimitedDice, 0, 'f', 2));
     button_ = new QPushButton("Segment", run);
     button_->setObjectName("segmentPanelButton");
     button_->setMinimumHeight(34);
@@ -74,6 +83,7 @@ class SegmentPanel : public QWidget {
     stage_->setWordWrap(true);
     rl->addWidget(model_);
     rl->addWidget(uses_);
+    rl->addWidget(trust_);
     rl->addWidget(button_);
     rl->addLayout(prow);
     rl->addWidget(stage_);
@@ -232,6 +242,10 @@ class SegmentPanel : public QWidget {
       if (!why.isEmpty()) uses += QString("<br><span style='color:#ffb74d'>%1</span>").arg(why.toHtmlEscaped());
     }
     uses_->setText(uses);
+    // Before segmenting: what these sequences can be trusted for (once the model is loaded).
+    const auto trust = ctx_.cases->hasCase() ? ctx_.models->expectedTrust(sel) : std::nullopt;
+    trust_->setVisible(trust.has_value());
+    if (trust) trust_->setText(expected_accuracy_html(*trust));
     button_->setEnabled(ctx_.cases->hasCase() && sel != 0 && !running);
     cancel_->setEnabled(running);
     if (!running && progress_->value() == 0) progress_->setValue(0);
@@ -249,7 +263,7 @@ class SegmentPanel : public QWidget {
   }
 
   StudioContext& ctx_;
-  QLabel *model_, *uses_, *stage_, *opacity_text_;
+  QLabel *model_, *uses_, *trust_, *stage_, *opacity_text_;
   QPushButton *button_, *cancel_;
   QProgressBar* progress_;
   QComboBox* source_;
@@ -271,6 +285,11 @@ class ReportPanel : public QWidget {
     info_->setWordWrap(true);
     info_->setTextInteractionFlags(Qt::TextSelectableByMouse);
     lay->addWidget(info_);
+    trust_ = new QLabel(this);
+    trust_->setObjectName("reportTrust");
+    trust_->setWordWrap(true);
+    trust_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    lay->addWidget(trust_);
     table_ = new QTableWidget(5, 2, this);
     table_->setObjectName("volumeTable");
     table_->setHorizontalHeaderLabels({"Region / label", "Volume (mL)"});
@@ -324,8 +343,11 @@ class ReportPanel : public QWidget {
     if (!r) {
       info_->setText(ctx_.cases->hasCase() ? "No segmentation yet: press Segment." : "No case open.");
       for (int i = 0; i < 5; ++i) table_->item(i, 1)->setText("-");
+      trust_->hide();
       return;
     }
+    trust_->setVisible(r->trust.has_value());
+    if (r->trust) trust_->setText(expected_accuracy_html(*r->trust));
     QString t = QString("<b>Case:</b> %1<br>").arg(q(r->case_id).toHtmlEscaped());
     if (r->source == "segmentation") {
       t += QString("<b>Source:</b> segmentation<br><b>Modalities used:</b> %1").arg(q(subset_name(r->used)));
@@ -344,7 +366,7 @@ class ReportPanel : public QWidget {
   }
 
   StudioContext& ctx_;
-  QLabel* info_;
+  QLabel *info_, *trust_;
   QTableWidget* table_;
   std::vector<QPushButton*> exports_;
 };

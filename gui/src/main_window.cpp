@@ -602,6 +602,8 @@ std::optional<Report> MainWindow::report() const {
     r.seconds = s->seconds;
     r.region_ml = s->region_ml;
     r.label_ml = s->label_ml;
+    r.trust = s->trust;
+    if (s->agreement) r.agreement = pipeline::agreement_json(*s->agreement);
   } else {
     r.source = "reference";
     r.region_ml = pipeline::region_volumes_ml(*labels);

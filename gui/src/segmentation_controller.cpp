@@ -80,6 +80,11 @@ QString ModelController::checkUsable(SubsetMask use) const {
   return q(model_->check_usable(use));
 }
 
+std::optional<pipeline::Trust> ModelController::expectedTrust(SubsetMask use) const {
+  if (!model_ || use == 0 || !model_->check_usable(use).empty()) return std::nullopt;
+  return model_->expected_trust(use);
+}
+
 // ---------------------------------------------------------------- SegmentationController
 struct SegmentationController::Outcome {
   std::optional<pipeline::Segmentation> seg;

@@ -420,3 +420,51 @@ TEST(Allocator, GmdRunsWithTcmallocAsConfigured) {
   EXPECT_NE(r.out.find("tcmalloc: NOT loaded"), std::string::npos) << r.out;
 #endif
 }
+
+TEST_F(CliTest, ExpectedAccuracyIsAttachedOnlyFromHeldOutCasesAndReported) {
+  const fs::path model = root / "attach_model";
+  fs::create_directories(model);
+  for (const char* f : {"model.pt", "model.json"}) fs::copy_file(run_dir / f, model / f);
+  const fs::path report = root / "attach_report.json";
+  const fs::path seg = root / "attach_seg.nii.gz";
+  const std::string segment = "segment --model " + model.string() + " --case " + first_case().string() +
+                              " --modalities flair,t2 --device cpu --agreement --out " + seg.string() + " --report " +
+                              report.string();
+  // Not evaluated yet: said so, in the output and the report, never a number.
+  auto r = run(segment);
+  ASSERT_EQ(r.rc, 0) << r.out;
+  EXPECT_NE(r.out.find("not evaluated"), std::string::npos) << r.out;
+  auto j = nlohmann::json::parse(slurp(report));
+  EXPECT_EQ(j["expected_accuracy"]["status"], "not evaluated");
+  // The agreement maps of the 3 subsets of FLAIR+T2, in the case's geometry, named in the report.
+  EXPECT_EQ(j["agreement"]["subsets"], 3);
+  ASSERT_EQ(j["agreement"]["files"].size(), 3u);
+  const auto wt = gmd::io::read_image(root / "attach_seg_WT.nii.gz", /*reject_all_zero=*/false);
+  EXPECT_EQ(wt.geom.difference(gmd::io::read_labels(seg).geom), "");
+  // The training data cannot vouch for the model.
+  r = run("evaluate --model " + model.string() + " --data " + data.string() + " --device cpu --attach --out " +
+          (root / "attach_eval_train").string());
+  EXPECT_EQ(r.rc, 2) << r.out;
+  EXPECT_NE(r.out.find("used to train or validate"), std::string::npos) << r.out;
+  EXPECT_FALSE(nlohmann::json::parse(slurp(model / "model.json")).contains("metrics"));
+  // Held-out cases can.
+  const fs::path held = root / "held_out";
+  ASSERT_EQ(run("synth --out " + held.string() + " --cases 1 --seed 77 --size small").rc, 0);
+  r = run("evaluate --model " + model.string() + " --data " + held.string() + " --device cpu --attach --test-set "
+          "\"one case, seed 77\" --out " + (root / "attach_eval").string());
+  ASSERT_EQ(r.rc, 0) << r.out;
+  const auto card = nlohmann::json::parse(slurp(model / "model.json"));
+  EXPECT_EQ(card["metrics"]["cases"], 1);
+  EXPECT_EQ(card["metrics"]["test_set"], "one case, seed 77");
+  EXPECT_EQ(card["metrics"]["per_subset"].size(), 15u);
+  const auto summary = nlohmann::json::parse(slurp(root / "attach_eval" / "summary.json"));
+  EXPECT_EQ(card["metrics"]["per_subset"]["FLAIR+T2"]["dice"], summary["subsets"]["FLAIR+T2"]["dice"]);
+  EXPECT_TRUE(fs::exists(root / "attach_eval" / "agreement.md"));
+  r = run(segment);
+  ASSERT_EQ(r.rc, 0) << r.out;
+  EXPECT_NE(r.out.find("Expected Dice with FLAIR+T2 (1 held-out cases)"), std::string::npos) << r.out;
+  j = nlohmann::json::parse(slurp(report));
+  EXPECT_EQ(j["expected_accuracy"]["evaluated"], true);
+  EXPECT_DOUBLE_EQ(j["expected_accuracy"]["regions"]["WT"]["expected_dice"].get<double>(),
+                   summary["subsets"]["FLAIR+T2"]["dice"]["WT"].get<double>());
+}

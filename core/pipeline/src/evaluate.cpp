@@ -54,6 +54,51 @@ double mean_over(const EvalReport& r, const std::vector<SubsetMask>& subsets, in
   }
   return n ? sum / n : std::nan("");
 }
+inline bool in_region(uint8_t label, int r) {
+  return r == 0 ? label != 0 : r == 1 ? (label == 1 || label == 3 || label == 4) : (label == 3 || label == 4);
+}
+
+// For every P among `subsets` with two or more modalities: the P-segmentation's voxels of each region split into
+// full agreement of the subsets of P and partial, with their errors against the case's reference.
+void check_agreement(const io::Case& c, const std::vector<SubsetMask>& subsets, const std::vector<io::LabelMap>& preds,
+                     std::vector<AgreementCheck>& out) {
+  const size_t n = c.seg->voxels.size();
+  const size_t k = subsets.size();  // <= 15: one bit per subset
+  std::array<std::vector<uint16_t>, 3> member;
+  for (auto& m : member) m.assign(n, 0);
+  for (size_t s = 0; s < k; ++s)
+    for (size_t i = 0; i < n; ++i) {
+      const uint8_t l = preds[s].voxels[i];
+      if (!l) continue;
+      for (int r = 0; r < 3; ++r)
+        if (in_region(l, r)) member[r][i] |= static_cast<uint16_t>(1u << s);
+    }
+  for (size_t p = 0; p < k; ++p) {
+    if (subset_size(subsets[p]) < 2) continue;
+    uint16_t within = 0;
+    for (size_t s = 0; s < k; ++s)
+      if ((subsets[s] & subsets[p]) == subsets[s]) within |= static_cast<uint16_t>(1u << s);
+    for (int r = 0; r < 3; ++r) {
+      AgreementCheck a;
+      a.case_id = c.id;
+      a.subset = subsets[p];
+      a.region = r;
+      for (size_t i = 0; i < n; ++i) {
+        const uint16_t b = member[r][i];
+        if (!(b >> p & 1u)) continue;
+        const bool wrong = !in_region(c.seg->voxels[i], r);
+        if ((b & within) == within) {
+          ++a.full;
+          a.full_wrong += wrong;
+        } else {
+          ++a.partial;
+          a.partial_wrong += wrong;
+        }
+      }
+      out.push_back(a);
+    }
+  }
+}
 }  // namespace
 
 std::array<double, 3> EvalReport::mean_dice(SubsetMask s) const { return mean_of(*this, s, false); }
@@ -101,6 +146,7 @@ EvalReport evaluate(const Model& model, const fs::path& data_dir, const SegmentO
       }
       rep.rows.push_back(row);
     }
+    check_agreement(c, subsets, preds, rep.agreement);
     ++scored;
     spdlog::info("evaluated {} ({}/{}): full-modality Dice WT {:.3f} TC {:.3f} ET {:.3f}", c.id, ci + 1, cases.size(),
                  rep.rows.back().dice[0], rep.rows.back().dice[1], rep.rows.back().dice[2]);
@@ -164,6 +210,28 @@ std::string per_case_csv(const EvalReport& r) {
   return s.str();
 }
 
+std::string agreement_markdown(const EvalReport& r) {
+  std::ostringstream s;
+  s << "| Modalities | Region | Voxels | All subsets agree | Error rate, all agree | Error rate, partial |\n";
+  s << "|---|---|---:|---:|---:|---:|\n";
+  for (int size = 2; size <= kNumModalities; ++size)
+    for (int reg = 0; reg < 3; ++reg) {
+      int64_t full = 0, fw = 0, part = 0, pw = 0;
+      for (const auto& a : r.agreement)
+        if (a.region == reg && subset_size(a.subset) == size) {
+          full += a.full;
+          fw += a.full_wrong;
+          part += a.partial;
+          pw += a.partial_wrong;
+        }
+      if (full + part == 0) continue;
+      auto pct = [](int64_t a, int64_t b) { return b ? fmt_num(100.0 * double(a) / double(b), 1) + " %" : std::string("n/a"); };
+      s << "| " << size << " | " << region_name(reg) << " | " << full + part << " | " << pct(full, full + part) << " | "
+        << pct(fw, full) << " | " << pct(pw, part) << " |\n";
+    }
+  return s.str();
+}
+
 namespace {
 void write_report_files(const EvalReport& r, const fs::path& out) {
   std::string t2 = "# Table 2 layout: Dice (%) per region and modality subset\n\nModel: " + r.model_name + "\n\n" +
@@ -173,6 +241,12 @@ void write_report_files(const EvalReport& r, const fs::path& out) {
   write_text_atomically(out / "table3.md", "# Table 3 layout: Dice (%) by number of missing modalities\n\nModel: " +
                                                r.model_name + "\n\n" + table3_markdown(r));
   write_text_atomically(out / "per_case.csv", per_case_csv(r));
+  write_text_atomically(out / "agreement.md",
+                        "# Agreement of subsets vs errors\n\nModel: " + r.model_name +
+                            "\n\nFor each case and each set P of two or more modalities: the voxels the P-segmentation "
+                            "puts in a region, split by whether every non-empty subset of P also includes them; error "
+                            "rate = share not in the reference region. Pooled over cases and over the sets P of each "
+                            "size.\n\n" + agreement_markdown(r));
   nlohmann::json j;
   j["model"] = r.model_name;
   std::set<std::string> ids;
@@ -190,8 +264,60 @@ void write_report_files(const EvalReport& r, const fs::path& out) {
 }
 }  // namespace
 
+AccuracyTable accuracy_table_from(const EvalReport& r, const std::string& test_set) {
+  AccuracyTable t;
+  t.test_set = test_set;
+  std::set<std::string> ids;
+  for (const auto& row : r.rows) ids.insert(row.case_id);
+  t.cases = static_cast<int>(ids.size());
+  for (auto sub : all_subsets()) {
+    const auto d = r.mean_dice(sub);
+    if (std::isnan(d[0])) continue;
+    t.subsets[sub] = SubsetAccuracy{d, r.mean_hd95(sub)};
+  }
+  return t;
+}
+
+namespace {
+std::set<std::string> cases_used_for(const Model& model) {
+  std::set<std::string> used;
+  for (const char* key : {"train_cases", "val_cases"}) {
+    const auto p = nlohmann::json::json_pointer("/data/" + std::string(key));
+    if (model.card().contains(p) && model.card()[p].is_array())
+      for (const auto& id : model.card()[p])
+        if (id.is_string()) used.insert(id.get<std::string>());
+  }
+  return used;
+}
+void refuse_used_case(const std::set<std::string>& used, const std::string& id) {
+  if (used.count(id))
+    throw UsageError("--attach: case " + id + " was used to train or validate this model; "
+                     "the expected accuracy must come from held-out cases");
+}
+}  // namespace
+
+void check_held_out(const Model& model, const fs::path& data_dir) {
+  const auto used = cases_used_for(model);
+  for (const auto& dir : io::list_cases(data_dir)) refuse_used_case(used, io::discover_case(dir).id);
+}
+
+void attach_accuracy(const Model& model, const EvalReport& r, const std::string& test_set) {
+  nlohmann::json card = model.card();
+  const auto used = cases_used_for(model);
+  for (const auto& row : r.rows) refuse_used_case(used, row.case_id);
+  if (r.rows.empty()) throw UsageError("--attach: the evaluation has no cases");
+  const AccuracyTable t = accuracy_table_from(r, test_set);
+  nlohmann::json metrics = accuracy_table_json(t);
+  // Keep what else the card said about its metrics (e.g. the demo-case check), replace the table.
+  if (card.contains("metrics") && card["metrics"].is_object())
+    for (const auto& [k, v] : card["metrics"].items())
+      if (!metrics.contains(k) && k != "per_subset") metrics[k] = v;
+  card["metrics"] = metrics;
+  write_text_atomically(model.path() / "model.json", card.dump(2) + "\n");
+}
+
 void write_report(const EvalReport& r, const fs::path& out_dir) {
-  // All five files or none (a failure midway leaves the folder as it was).
+  // All six files or none (a failure midway leaves the folder as it was).
   write_folder_atomically(out_dir, [&](const fs::path& out) { write_report_files(r, out); });
 }
 

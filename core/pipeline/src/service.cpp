@@ -45,6 +45,7 @@ Model Model::load(const fs::path& run_or_file) {
       throw InputError(run_or_file.string() + ": model.json preprocessing.spacing is not a list of 3 numbers");
     }
   }
+  m.impl->accuracy = accuracy_table(card, m.impl->loaded.dir.string());
   return m;
 }
 
@@ -67,6 +68,8 @@ SubsetMask Model::modalities() const { return impl->loaded.model->config().modal
 std::string Model::method() const { return engine::method_name(impl->loaded.model->config().method); }
 const nlohmann::json& Model::card() const { return impl->loaded.card; }
 fs::path Model::path() const { return impl->loaded.dir; }
+const std::optional<AccuracyTable>& Model::accuracy() const { return impl->accuracy; }
+Trust Model::expected_trust(SubsetMask used) const { return pipeline::expected_trust(impl->accuracy, used, modalities()); }
 
 std::string Model::summary() const {
   const auto& card = impl->loaded.card;
@@ -166,7 +169,8 @@ std::vector<uint8_t> probs_to_masked_labels(const torch::Tensor& probs, const io
 }
 
 std::vector<io::LabelMap> predict_case(const Model& model, const io::Case& c, const std::vector<SubsetMask>& subsets,
-                                       const SegmentOptions& opt, const Progress& progress, std::string* device_name) {
+                                       const SegmentOptions& opt, const Progress& progress, std::string* device_name,
+                                       Agreement* agreement) {
   const auto& spacing = model.impl->spacing;
   const bool rs = spacing && needs_resampling(c.geom, *spacing);
   std::optional<io::Case> resampled;
@@ -177,9 +181,22 @@ std::vector<io::LabelMap> predict_case(const Model& model, const io::Case& c, co
   const io::Case& work = rs ? *resampled : c;
   if (progress.report) progress.report("preprocessing", 0.0);
   const io::Preprocessed pp = io::preprocess(work, model.impl->params);
-  const auto probs = run_model(model, pp, subsets, opt, progress, device_name);
+  auto probs = run_model(model, pp, subsets, opt, progress, device_name);
   if (progress.report) progress.report("restoring geometry", 1.0);
   std::vector<io::LabelMap> out;
+  if (agreement) {
+    // Every subset thresholded on the model's grid and counted; only the last one goes on as a label map.
+    std::vector<io::LabelMap> each;
+    for (const auto& p : probs) each.push_back(io::restore_labels(probs_to_masked_labels(p, pp, opt.et_min_voxels), pp));
+    *agreement = agreement_from_labels(each, c.present());
+    if (rs)
+      for (auto& f : agreement->fraction) f = resample_linear(f, c.geom);
+    probs.erase(probs.begin(), probs.end() - 1);
+    if (!rs) {
+      out.push_back(std::move(each.back()));
+      return out;
+    }
+  }
   if (!rs) {
     for (const auto& p : probs) out.push_back(io::restore_labels(probs_to_masked_labels(p, pp, opt.et_min_voxels), pp));
     return out;
@@ -219,7 +236,16 @@ Segmentation segment(const Model& model, const io::Case& c, SubsetMask use, cons
   detail::check_case_for_model(model, c, use);
   Segmentation seg;
   seg.used = use;
-  seg.labels = std::move(detail::predict_case(model, detail::restrict_case(c, use), {use}, opt, progress, &seg.device).at(0));
+  if (opt.agreement) {
+    Agreement a;
+    seg.labels = std::move(detail::predict_case(model, detail::restrict_case(c, use), subsets_within(use), opt, progress,
+                                                &seg.device, &a).at(0));
+    summarise_agreement(a, seg.labels);
+    seg.agreement = std::move(a);
+  } else {
+    seg.labels = std::move(detail::predict_case(model, detail::restrict_case(c, use), {use}, opt, progress, &seg.device).at(0));
+  }
+  seg.trust = model.expected_trust(use);
   seg.region_ml = region_volumes_ml(seg.labels);
   seg.label_ml = label_volumes_ml(seg.labels);
   seg.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -1,36 +1,19 @@
 #pragma once
-// The report of a segmentation (volumes in mL, modalities used, model) and exports: label map
-// NIfTI (BraTS labels, input geometry, io::write_labels), report CSV / JSON. UI-independent.
+// Exports of the studio: label map NIfTI (BraTS labels, input geometry, io::write_labels), report CSV / JSON
+// (the report is core's pipeline::SegmentationReport, the document `gmd segment --report` writes).
 #include <QString>
-#include <array>
-#include <nlohmann/json.hpp>
-#include <string>
 
-#include "gmd/common/modality.hpp"
 #include "gmd/io/image.hpp"
+#include "gmd/pipeline/report.hpp"
 
 namespace gmd::gui {
 
-struct Report {
-  std::string case_id;
-  std::string case_folder;
-  std::string source = "segmentation";  // "segmentation" or "reference" (the case's _seg file)
-  SubsetMask present = 0;                // modalities in the case
-  SubsetMask used = 0;                   // modalities the segmentation used (0 for reference)
-  std::string model_name;                // e.g. "default (ds-gmd, FLAIR+T1+T1ce+T2)"
-  std::string model_path;
-  std::string device;
-  double seconds = 0.0;
-  std::array<double, 3> region_ml{};  // WT, TC, ET
-  std::array<double, 3> label_ml{};   // NCR/NET (1), ED (2), ET (4)
-  std::array<std::size_t, 3> size{};
-  std::array<double, 3> spacing{};
-  std::string created;  // ISO 8601 local time
+// The report itself is core's (gmd segment --report writes the same document).
+using Report = pipeline::SegmentationReport;
 
-  nlohmann::json to_json() const;
-  // Two columns "quantity,value" (one row per item), RFC 4180 quoting.
-  std::string to_csv() const;
-};
+// The expected accuracy for the panels (rich text): per region the expected Dice, its flag in colour and the missing
+// sequence that would help most; "not evaluated" with the reason when the model has no table.
+QString expected_accuracy_html(const pipeline::Trust& t);
 
 // Atomic writes; throw gmd::InputError naming the file on failure.
 void write_report_json(const QString& path, const Report& r);

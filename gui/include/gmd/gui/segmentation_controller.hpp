@@ -34,6 +34,8 @@ class ModelController : public QObject {
   QString summary() const;      // model card text (Model::summary())
   // "" when the model can segment with `use`, else the reason in plain words (Model::check_usable).
   QString checkUsable(SubsetMask use) const;
+  // The loaded model's expected accuracy for `use` (nullopt while no model is loaded).
+  std::optional<pipeline::Trust> expectedTrust(SubsetMask use) const;
   QString lastError() const;
 
  Q_SIGNALS:

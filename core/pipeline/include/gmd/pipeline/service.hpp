@@ -14,6 +14,7 @@
 #include "gmd/common/modality.hpp"
 #include "gmd/io/case.hpp"
 #include "gmd/io/image.hpp"
+#include "gmd/pipeline/trust.hpp"
 
 namespace gmd::pipeline {
 
@@ -44,6 +45,11 @@ class Model {
   // Checks that the model can segment with `use` (subset of the model's modalities); returns an empty
   // string or a plain-words reason ("the model was trained without T2 ...").
   std::string check_usable(SubsetMask use) const;
+  // The evaluation table of the model card (model.json "metrics"; checked when the model is loaded); nullopt for a
+  // model that was not evaluated.
+  const std::optional<AccuracyTable>& accuracy() const;
+  // Expected Dice per region for segmenting with `used`, with its flag ("not evaluated" without a table).
+  Trust expected_trust(SubsetMask used) const;
 
   struct Impl;
   std::shared_ptr<Impl> impl;  // opaque
@@ -56,6 +62,8 @@ struct Segmentation {
   std::array<double, 3> label_ml{};     // NCR/NET (1), ED (2), ET (4)
   std::string device;                   // "cpu" / "cuda"
   double seconds = 0.0;
+  std::optional<Agreement> agreement;   // with SegmentOptions::agreement (summarised against `labels`)
+  Trust trust;                          // the model's expected accuracy for `used` (Model::expected_trust)
 };
 
 struct SegmentOptions {
@@ -63,6 +71,10 @@ struct SegmentOptions {
   int64_t patch = 0;            // 0 = from the model card (or 96)
   double overlap = 0.5;
   int64_t et_min_voxels = 0;    // post-processing: small ET -> core (0 = off)
+  // Also predict every non-empty subset of the modalities in use (encode once) and return their per-voxel
+  // agreement. With resampling, the subsets are thresholded on the model's grid and the fractions are resampled
+  // (linear) to the case's grid; the segmentation itself is unchanged.
+  bool agreement = false;
 };
 
 // Runs the model on exactly the modalities in `use` (must be present in the case and known to the
