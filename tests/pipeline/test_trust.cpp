@@ -179,6 +179,14 @@ TEST(Agreement, CountsTheSubsetsThatIncludeEachVoxel) {
   const auto j = agreement_json(ag);
   EXPECT_EQ(j["subsets"], 3);
   EXPECT_DOUBLE_EQ(j["regions"]["WT"]["all_subsets_agree_share"].get<double>(), 0.5);
+  // Display bins (studio overlay): 1 all subsets, 2 at least half, 4 fewer than half, 0 none.
+  EXPECT_EQ(agreement_bins(ag, 0).voxels, (std::vector<std::uint8_t>{4, 2, 1, 2}));
+  EXPECT_EQ(agreement_bins(ag, 1).voxels, (std::vector<std::uint8_t>{0, 0, 1, 2}));
+  EXPECT_EQ(agreement_bins(ag, 2).geom.size, ag.fraction[2].geom.size);
+  // Linear resampling's fringe below one subset is not "some subset": 0.1 < 0.5 / 3.
+  ag.fraction[2].voxels = {0.1f, 0.2f, 0.5f, 0.9995f};
+  EXPECT_EQ(agreement_bins(ag, 2).voxels, (std::vector<std::uint8_t>{0, 4, 2, 1}));
+  EXPECT_THROW(agreement_bins(ag, 3), std::invalid_argument);
 }
 
 // On a tiny network: the agreement of `segment --agreement` is the count over the subsets that the encode-once

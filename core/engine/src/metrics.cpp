@@ -9,6 +9,7 @@
 #include <string>
 
 #include "gmd/common/error.hpp"
+#include "gmd/common/regions.hpp"
 
 namespace gmd::engine {
 
@@ -206,23 +207,13 @@ RegionScores score_labels(const std::vector<std::uint8_t>& pred, const std::vect
     throw InputError("score_labels: prediction (" + std::to_string(pred.size()) + " voxels) and truth (" +
                      std::to_string(truth.size()) + " voxels) do not match the dimensions");
   // Regions: WT = {1,2,4}, TC = {1,4}, ET = {4}; label 3 is read as ET (BraTS 2023).
-  auto in_region = [](std::uint8_t l, int r) -> bool {
-    switch (r) {
-      case 0:
-        return l == 1 || l == 2 || l == 3 || l == 4;
-      case 1:
-        return l == 1 || l == 3 || l == 4;
-      default:
-        return l == 3 || l == 4;
-    }
-  };
   RegionScores s;
   std::vector<std::uint8_t> p(static_cast<size_t>(n)), t(static_cast<size_t>(n));
   for (int r = 0; r < 3; ++r) {
     int64_t np = 0, nt = 0;
     for (int64_t i = 0; i < n; ++i) {
-      p[static_cast<size_t>(i)] = in_region(pred[static_cast<size_t>(i)], r);
-      t[static_cast<size_t>(i)] = in_region(truth[static_cast<size_t>(i)], r);
+      p[static_cast<size_t>(i)] = label_in_region(pred[static_cast<size_t>(i)], r);
+      t[static_cast<size_t>(i)] = label_in_region(truth[static_cast<size_t>(i)], r);
       np += p[static_cast<size_t>(i)];
       nt += t[static_cast<size_t>(i)];
     }

@@ -54,9 +54,6 @@ double mean_over(const EvalReport& r, const std::vector<SubsetMask>& subsets, in
   }
   return n ? sum / n : std::nan("");
 }
-inline bool in_region(uint8_t label, int r) {
-  return r == 0 ? label != 0 : r == 1 ? (label == 1 || label == 3 || label == 4) : (label == 3 || label == 4);
-}
 
 // For every P among `subsets` with two or more modalities: the P-segmentation's voxels of each region split into
 // full agreement of the subsets of P and partial, with their errors against the case's reference.
@@ -71,7 +68,7 @@ void check_agreement(const io::Case& c, const std::vector<SubsetMask>& subsets, 
       const uint8_t l = preds[s].voxels[i];
       if (!l) continue;
       for (int r = 0; r < 3; ++r)
-        if (in_region(l, r)) member[r][i] |= static_cast<uint16_t>(1u << s);
+        if (label_in_region(l, r)) member[r][i] |= static_cast<uint16_t>(1u << s);
     }
   for (size_t p = 0; p < k; ++p) {
     if (subset_size(subsets[p]) < 2) continue;
@@ -86,7 +83,7 @@ void check_agreement(const io::Case& c, const std::vector<SubsetMask>& subsets, 
       for (size_t i = 0; i < n; ++i) {
         const uint16_t b = member[r][i];
         if (!(b >> p & 1u)) continue;
-        const bool wrong = !in_region(c.seg->voxels[i], r);
+        const bool wrong = !label_in_region(c.seg->voxels[i], r);
         if ((b & within) == within) {
           ++a.full;
           a.full_wrong += wrong;

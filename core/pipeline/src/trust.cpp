@@ -5,6 +5,7 @@
 #include <cmath>
 #include <filesystem>
 #include <limits>
+#include <stdexcept>
 
 #include "gmd/common/error.hpp"
 #include "gmd/common/regions.hpp"
@@ -24,15 +25,6 @@ double number_in(const nlohmann::json& block, const char* region, const std::str
   if (!std::isfinite(v) || v < lo || v > hi)
     throw InputError(fmt::format("{}: model.json {}.{} = {} is outside {}..{}", origin, field, region, v, lo, hi));
   return v;
-}
-
-// Region membership of a BraTS label (3 is read as 4, BraTS 2023 ET).
-inline bool in_region(uint8_t label, int r) {
-  switch (r) {
-    case 0: return label != 0;
-    case 1: return label == 1 || label == 3 || label == 4;
-    default: return label == 3 || label == 4;
-  }
 }
 
 }  // namespace
@@ -194,7 +186,7 @@ Agreement agreement_from_labels(const std::vector<io::LabelMap>& per_subset, Sub
     for (size_t i = 0; i < n; ++i) {
       const uint8_t l = lm.voxels[i];
       if (l == 0) continue;
-      for (int r = 0; r < 3; ++r) count[r][i] += in_region(l, r);
+      for (int r = 0; r < 3; ++r) count[r][i] += label_in_region(l, r);
     }
   }
   const float inv = 1.0f / static_cast<float>(a.subsets);
@@ -213,7 +205,7 @@ void summarise_agreement(Agreement& a, const io::LabelMap& seg) {
     int64_t inside = 0, full = 0;
     const auto& f = a.fraction[r].voxels;
     for (size_t i = 0; i < seg.voxels.size() && i < f.size(); ++i) {
-      if (!in_region(seg.voxels[i], r)) continue;
+      if (!label_in_region(seg.voxels[i], r)) continue;
       ++inside;
       full += f[i] >= 0.999f;
     }
@@ -249,6 +241,20 @@ std::string agreement_text(const Agreement& a) {
       s += fmt::format("{} {} empty", r ? ";" : "", region_name(r));
   }
   return s;
+}
+
+io::LabelMap agreement_bins(const Agreement& a, int region) {
+  if (region < 0 || region >= kNumRegions) throw std::invalid_argument("agreement_bins: region must be 0, 1 or 2");
+  const io::Image& f = a.fraction[static_cast<size_t>(region)];
+  io::LabelMap m;
+  m.geom = f.geom;
+  m.voxels.assign(f.voxels.size(), 0);
+  const float some = a.subsets > 0 ? 0.5f / static_cast<float>(a.subsets) : 1.0f;
+  for (size_t i = 0; i < f.voxels.size(); ++i) {
+    const float v = f.voxels[i];
+    m.voxels[i] = v >= 0.999f ? 1 : v >= 0.5f ? 2 : v >= some ? 4 : 0;
+  }
+  return m;
 }
 
 std::vector<std::string> write_agreement(const Agreement& a, const std::string& base) {

@@ -18,6 +18,18 @@ inline constexpr std::array<const char*, 3> kLabelNames{"NCR/NET", "ED", "ET"};
 inline constexpr std::array<const char*, 3> kLabelLongNames{"necrotic / non-enhancing tumour core",
                                                              "peritumoral edema", "enhancing tumour"};
 
+// Whether a voxel labelled `label` lies in region r (0 WT, 1 TC, 2 ET; false for any other r). Label 3 is read as
+// ET (BraTS 2023).
+constexpr bool label_in_region(int label, int r) {
+  switch (r) {
+    case 0: return label == 1 || label == 2 || label == 3 || label == 4;
+    case 1: return label == 1 || label == 3 || label == 4;
+    case 2: return label == 3 || label == 4;
+    default: return false;
+  }
+}
+static_assert(label_in_region(2, 0) && !label_in_region(2, 1) && label_in_region(3, 2) && !label_in_region(0, 0));
+
 // "WT", "TC", "ET" for r = 0, 1, 2; "?" otherwise.
 constexpr const char* region_name(int r) {
   return r >= 0 && r < kNumRegions ? kRegionNames[static_cast<std::size_t>(r)] : "?";

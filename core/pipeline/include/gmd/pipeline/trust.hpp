@@ -85,6 +85,10 @@ Agreement agreement_from_labels(const std::vector<io::LabelMap>& per_subset, Sub
 void summarise_agreement(Agreement& a, const io::LabelMap& segmentation);
 nlohmann::json agreement_json(const Agreement& a);
 std::string agreement_text(const Agreement& a);
+// The agreement of region r (0 WT, 1 TC, 2 ET) binned into a label map for display: 1 where every subset includes
+// the voxel (fraction >= 0.999), 2 where at least half do, 4 where fewer than half but at least one do (fraction
+// >= 0.5 / subsets, so linear resampling's fringe below one subset stays 0), 0 elsewhere.
+io::LabelMap agreement_bins(const Agreement& a, int region);
 // Writes the three fraction maps as float NIfTI: <base>_WT.nii.gz, <base>_TC.nii.gz, <base>_ET.nii.gz
 // (`base` = a path without the extension). Returns the files written.
 std::vector<std::string> write_agreement(const Agreement& a, const std::string& base);
