@@ -31,6 +31,10 @@ options:
   --work-dir DIR        logs, benchmark tables and training runs (default BUILD_DIR/gpu-check-work;
                         packed into OUT/logs.tar.gz after every phase)
   --no-build            do not configure or build; use the build tree as it is
+  --configure-only      configure the engine-only tree (deps and CMake against --prefix, as on the GPU
+                        machine) but do not compile it; the binaries come from --bin-dir (CI: the test
+                        preset's tree, which compiles the same engine sources against the same LibTorch)
+  --bin-dir DIR         where test_engine, bench_engine and gmd are taken from (default: the build dir)
   --prefix PATH         CMAKE_PREFIX_PATH for LibTorch (default: torch.utils.cmake_prefix_path of
                         python3's torch if importable, else none: the system LibTorch is used)
   --jobs N              build parallelism (default: number of cores)
@@ -69,6 +73,8 @@ OUT_DIR=${OUT:-}
 BUILD_DIR=
 WORK=
 DO_BUILD=1
+CONFIGURE_ONLY=0
+BIN_DIR=
 QUICK=0
 PREFIX=
 PREFIX_SET=0
@@ -102,6 +108,8 @@ while [ "$#" -gt 0 ]; do
     --deps) need_value "$@"; DEPS_DIR=$2; DEPS_SET=1; shift 2 ;;
     --force-deps) FORCE_DEPS=1; shift ;;
     --no-build) DO_BUILD=0; shift ;;
+    --configure-only) CONFIGURE_ONLY=1; shift ;;
+    --bin-dir) need_value "$@"; BIN_DIR=$2; shift 2 ;;
     --quick) QUICK=1; shift ;;
     *) die_usage "unknown argument '$1' (see --help)" ;;
   esac
@@ -121,6 +129,13 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 if [ -n "$OUT_DIR" ]; then OUT_DIR=$(abspath "$OUT_DIR"); else OUT_DIR=$ROOT/out/gpu-check; fi
 if [ -n "$BUILD_DIR" ]; then BUILD_DIR=$(abspath "$BUILD_DIR"); else BUILD_DIR=$ROOT/build/gpu-check; fi
 if [ -n "$WORK" ]; then WORK=$(abspath "$WORK"); else WORK=$BUILD_DIR/gpu-check-work; fi
+if [ -n "$BIN_DIR" ]; then
+  BIN_DIR=$(abspath "$BIN_DIR")
+  [ -d "$BIN_DIR" ] || die_usage "--bin-dir '$BIN_DIR' does not exist"
+else
+  BIN_DIR=$BUILD_DIR
+fi
+[ "$CONFIGURE_ONLY" = 1 ] && [ "$DO_BUILD" = 0 ] && die_usage "--configure-only and --no-build exclude each other"
 if [ "$CACHE_SET" = 1 ]; then CACHE=$(abspath "$CACHE"); else CACHE=$ROOT/.gpu-carry/train.gmdcache; fi
 if [ "$DEPS_SET" = 1 ]; then
   DEPS_DIR=$(abspath "$DEPS_DIR")
@@ -328,9 +343,9 @@ if [ "$PREFIX_SET" = 0 ] && [ -n "$PY_TORCH" ]; then PREFIX=$(cut -f2 <<<"$PY_TO
 # nvcc is needed by the CUDA LibTorch's CMake config; the usual toolkit location may not be on PATH.
 if ! command -v nvcc >/dev/null 2>&1 && [ -x /usr/local/cuda/bin/nvcc ]; then export PATH=/usr/local/cuda/bin:$PATH; fi
 
-TEST_BIN=$BUILD_DIR/tests/test_engine
-BENCH_BIN=$BUILD_DIR/bench/bench_engine
-GMD_BIN=$BUILD_DIR/app/gmd/gmd
+TEST_BIN=$BIN_DIR/tests/test_engine
+BENCH_BIN=$BIN_DIR/bench/bench_engine
+GMD_BIN=$BIN_DIR/app/gmd/gmd
 if [ "$QUICK" = 1 ]; then
   BENCH_ARGS=(--patch 16 --widths "4,8" --k 3 --steps 1 --warmup 1 --volume 32x32x32 --skip-separate)
   BENCH_DEFAULT_ARGS=(--patch 16 --widths "4,8" --k 3 --steps 2 --warmup 1 --skip-infer)
@@ -468,7 +483,7 @@ write_report() {
     echo "| python3 torch | ${PY_TORCH_VERSION:-not importable} |"
     echo "| CUDA available | $CUDA_AVAILABLE |"
     echo "| host | $(uname -m), $CORES cores$([ -n "${OMP_NUM_THREADS:-}" ] && echo ", OMP_NUM_THREADS=$OMP_NUM_THREADS") |"
-    echo "| build dir | $BUILD_DIR$([ "$DO_BUILD" = 0 ] && echo " (used as is)") |"
+    echo "| build dir | $BUILD_DIR$([ "$DO_BUILD" = 0 ] && echo " (used as is)")$([ "$CONFIGURE_ONLY" = 1 ] && echo " (configured only; binaries from $BIN_DIR)") |"
     echo "| dependencies | $DEPS_INFO |"
     echo
     echo "## Phases"
@@ -675,7 +690,9 @@ if [ "$DO_BUILD" = 1 ]; then
   else
     skip_phase configure "deps failed"
   fi
-  if [ "${STATUS[configure]}" = ok ]; then
+  if [ "$CONFIGURE_ONLY" = 1 ]; then
+    skip_phase build "--configure-only: binaries from $BIN_DIR"
+  elif [ "${STATUS[configure]}" = ok ]; then
     run_phase build "$WORK/build.log" cmake --build "$BUILD_DIR" -j "$JOBS" --target test_engine bench_engine gmd
   else
     skip_phase build "configure not ok"

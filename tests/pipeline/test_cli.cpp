@@ -4,6 +4,7 @@
 #include <array>
 #include <cstdio>
 #include <filesystem>
+#include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <functional>
@@ -13,7 +14,10 @@
 #include <string>
 #include <vector>
 
+#include <fcntl.h>
 #include <sched.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include "gmd/io/case.hpp"
 #include "gmd/io/labels.hpp"
@@ -48,6 +52,10 @@ std::string slurp(const fs::path& p) {
 }
 
 // One tiny dataset and one tiny trained model shared by all tests of this file.
+// CTest runs every test in its own process, and making them (gmd synth + gmd train) was most of each test's time
+// (about 16 s in the test preset, over a minute under AddressSanitizer). They are therefore made once per gmd binary
+// in the build tree (`cli-fixture/`, guarded by a lock file, valid while `stamp` names this binary's size and mtime and
+// the commands) and copied into each process's own folder, so tests can never see each other's writes.
 // A failure while making them is kept in setup_error and reported by every test's SetUp: a failed assertion in
 // SetUpTestSuite itself makes GoogleTest mark the tests SKIPPED, which CTest counts as skipped, not failed.
 class CliTest : public ::testing::Test {
@@ -55,6 +63,49 @@ class CliTest : public ::testing::Test {
   static fs::path root, data, run_dir;
   static std::string setup_error;
   void SetUp() override { ASSERT_TRUE(setup_error.empty()) << setup_error; }
+
+  static std::string make_fixture(const fs::path& d, const fs::path& r) {
+    auto s = run("synth --out " + d.string() + " --cases 3 --seed 11 --size small");
+    if (s.rc != 0) return "gmd synth exited with " + std::to_string(s.rc) + ":\n" + s.out;
+    auto t = run("train --data " + d.string() + " --method ds-gmd --out " + r.string() + kTrainArgs);
+    if (t.rc != 0) return "gmd train exited with " + std::to_string(t.rc) + ":\n" + t.out;
+    return "";
+  }
+  static constexpr const char* kTrainArgs =
+      " --steps 3 --patch 32 --widths 4,8,16 --k 3 --val-cases 1 --val-every 0 --checkpoint-every 2 "
+      "--device cpu --seed 3 --infer-patch 64";
+
+  // The shared copy: made under an exclusive lock by the first process that finds it missing or stale.
+  static std::string shared_fixture(fs::path& shared) {
+    const fs::path base = fs::path(GMD_BINARY_DIR) / "cli-fixture";
+    std::error_code ec;
+    fs::create_directories(base, ec);
+    const int fd = ::open((base / "lock").c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644);
+    if (fd < 0) return "cannot open " + (base / "lock").string() + ": " + std::strerror(errno);
+    if (::flock(fd, LOCK_EX) != 0) {
+      ::close(fd);
+      return "cannot lock " + (base / "lock").string();
+    }
+    const auto mtime = fs::last_write_time(kGmd, ec).time_since_epoch().count();
+    const std::string stamp = std::to_string(fs::file_size(kGmd, ec)) + " " + std::to_string(mtime) + "\n" +
+                              kTrainArgs + "\n";
+    shared = base / "ready";
+    std::string err;
+    if (slurp(base / "stamp") != stamp || !fs::exists(shared / "run" / "model.pt")) {
+      fs::remove(base / "stamp", ec);
+      fs::remove_all(shared, ec);
+      err = make_fixture(shared / "data", shared / "run");
+      if (err.empty()) {
+        std::ofstream(base / "stamp.tmp") << stamp;
+        fs::rename(base / "stamp.tmp", base / "stamp", ec);
+        if (ec) err = "cannot write " + (base / "stamp").string() + ": " + ec.message();
+      }
+    }
+    ::flock(fd, LOCK_UN);
+    ::close(fd);
+    return err;
+  }
+
   static void SetUpTestSuite() {
     setup_error.clear();
     root = fs::temp_directory_path() / ("gmd_cli_test_" + std::to_string(::getpid()));
@@ -62,15 +113,13 @@ class CliTest : public ::testing::Test {
     fs::create_directories(root);
     data = root / "data";
     run_dir = root / "run";
-    auto s = run("synth --out " + data.string() + " --cases 3 --seed 11 --size small");
-    if (s.rc != 0) {
-      setup_error = "gmd synth exited with " + std::to_string(s.rc) + ":\n" + s.out;
-      return;
-    }
-    auto t = run("train --data " + data.string() + " --method ds-gmd --out " + run_dir.string() +
-                 " --steps 3 --patch 32 --widths 4,8,16 --k 3 --val-cases 1 --val-every 0 --checkpoint-every 2 "
-                 "--device cpu --seed 3 --infer-patch 64");
-    if (t.rc != 0) setup_error = "gmd train exited with " + std::to_string(t.rc) + ":\n" + t.out;
+    fs::path shared;
+    setup_error = shared_fixture(shared);
+    if (!setup_error.empty()) return;
+    std::error_code ec;
+    fs::copy(shared / "data", data, fs::copy_options::recursive, ec);
+    if (!ec) fs::copy(shared / "run", run_dir, fs::copy_options::recursive, ec);
+    if (ec) setup_error = "cannot copy " + shared.string() + " to " + root.string() + ": " + ec.message();
   }
   static void TearDownTestSuite() { fs::remove_all(root); }
   static fs::path first_case() { return gmd::io::list_cases(data).at(0); }
