@@ -65,6 +65,12 @@ class SegmentPanel : public QWidget {
                                "raise it most, and to what.")
                            .arg(pipeline::kGoodDice, 0, 'f', 2)
                            .arg(pipeline::kLimitedDice, 0, 'f', 2));
+    agreement_ = new QCheckBox("Map subset agreement", run);
+    agreement_->setObjectName("agreementCheck");
+    agreement_->setToolTip("Also predict every subset of the sequences in use (one pass per sequence is shared) and "
+                           "show where they agree: voxels that only some sequences support stand out. Overlay "
+                           "'Subset agreement'; File > Export subset agreement maps.");
+    agreement_->setChecked(ctx_.segmentation->options().agreement);
     button_ = new QPushButton("Segment", run);
     button_->setObjectName("segmentPanelButton");
     button_->setMinimumHeight(34);
@@ -84,6 +90,7 @@ class SegmentPanel : public QWidget {
     rl->addWidget(model_);
     rl->addWidget(uses_);
     rl->addWidget(trust_);
+    rl->addWidget(agreement_);
     rl->addWidget(button_);
     rl->addLayout(prow);
     rl->addWidget(stage_);
@@ -95,6 +102,14 @@ class SegmentPanel : public QWidget {
     source_ = new QComboBox(ov);
     source_->setObjectName("overlaySource");
     form->addRow("Show", source_);
+    agreement_region_ = new QComboBox(ov);
+    agreement_region_->setObjectName("agreementRegion");
+    for (int r = 0; r < 3; ++r)
+      agreement_region_->addItem(QString("%1  %2").arg(viz::region_short_name(r), viz::region_long_name(r)), r);
+    agreement_region_->setToolTip("Region whose subset agreement is shown: blue where every subset includes the "
+                                  "voxel, orange where at least half do, magenta where fewer than half do");
+    form->addRow("Agreement of", agreement_region_);
+    form_ = form;
     auto* mode_row = new QHBoxLayout;
     labels_mode_ = new QRadioButton("Labels", ov);
     regions_mode_ = new QRadioButton("Regions", ov);
@@ -149,6 +164,13 @@ class SegmentPanel : public QWidget {
     connect(source_, &QComboBox::activated, this, [this](int i) {
       ctx_.window->setOverlaySource(static_cast<MainWindow::OverlaySource>(source_->itemData(i).toInt()));
     });
+    connect(agreement_region_, &QComboBox::activated, this,
+            [this](int i) { ctx_.window->setAgreementRegion(agreement_region_->itemData(i).toInt()); });
+    connect(agreement_, &QCheckBox::toggled, this, [this](bool on) { ctx_.segmentation->setAgreement(on); });
+    connect(ctx_.segmentation, &SegmentationController::optionsChanged, this, [this] {
+      QSignalBlocker b(agreement_);
+      agreement_->setChecked(ctx_.segmentation->options().agreement);
+    });
     auto* seg = ctx_.segmentation;
     connect(seg, &SegmentationController::progressChanged, this, [this](const QString& stage, double f) {
       progress_->setValue(static_cast<int>(f * 1000));
@@ -189,9 +211,16 @@ class SegmentPanel : public QWidget {
   void refreshToggleText() {
     const auto& pal = viz::Palette::builtin();
     const bool labels = labels_mode_->isChecked();
+    const bool agreement = ctx_.window->overlaySource() == MainWindow::OverlaySource::Agreement;
     for (int i = 0; i < 3; ++i) {
       static const char* kShortLabel[3] = {"necrotic / non-enh. core", "edema", "enhancing tumour"};
-      if (labels) {
+      if (agreement) {
+        toggles_[i]->setText(QString("%1 of the subsets").arg(viz::agreement_bin_name(i)));
+        toggles_[i]->setToolTip(i == 0   ? "Voxels of the region that every subset of the sequences in use includes"
+                                : i == 1 ? "Included by at least half of the subsets, but not all"
+                                         : "Included by fewer than half of the subsets: weakly supported");
+        toggles_[i]->setIcon(swatch(pal.agreement[static_cast<size_t>(i)]));
+      } else if (labels) {
         toggles_[i]->setText(QString("%1  %2").arg(viz::label_short_name(i), kShortLabel[i]));
         toggles_[i]->setToolTip(QString("Label %1: %2").arg(viz::kLabelValues[static_cast<size_t>(i)]).arg(viz::label_long_name(i)));
         toggles_[i]->setIcon(swatch(pal.label[static_cast<size_t>(i)]));
@@ -256,17 +285,30 @@ class SegmentPanel : public QWidget {
     source_->clear();
     if (ctx_.window->hasSegmentation())
       source_->addItem("Segmentation", static_cast<int>(MainWindow::OverlaySource::Segmentation));
+    if (ctx_.window->hasAgreement())
+      source_->addItem("Subset agreement", static_cast<int>(MainWindow::OverlaySource::Agreement));
     if (ctx_.window->hasReference())
       source_->addItem("Reference (case _seg file)", static_cast<int>(MainWindow::OverlaySource::Reference));
     source_->addItem("None", static_cast<int>(MainWindow::OverlaySource::None));
     source_->setCurrentIndex(source_->findData(static_cast<int>(ctx_.window->overlaySource())));
+    const bool agreement = ctx_.window->overlaySource() == MainWindow::OverlaySource::Agreement;
+    form_->setRowVisible(agreement_region_, agreement);
+    {
+      QSignalBlocker br(agreement_region_);
+      agreement_region_->setCurrentIndex(agreement_region_->findData(ctx_.window->agreementRegion()));
+    }
+    labels_mode_->setEnabled(!agreement);
+    regions_mode_->setEnabled(!agreement);
+    refreshToggleText();
   }
 
   StudioContext& ctx_;
   QLabel *model_, *uses_, *trust_, *stage_, *opacity_text_;
   QPushButton *button_, *cancel_;
   QProgressBar* progress_;
-  QComboBox* source_;
+  QComboBox *source_, *agreement_region_;
+  QFormLayout* form_;
+  QCheckBox* agreement_;
   QRadioButton *labels_mode_, *regions_mode_;
   QCheckBox* toggles_[3];
   QSlider* opacity_;

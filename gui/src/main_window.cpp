@@ -27,6 +27,7 @@
 #include <QToolBar>
 #include <QToolButton>
 #include <QVBoxLayout>
+#include <cstring>
 #include <iostream>
 
 #include "gmd/common/error.hpp"
@@ -36,6 +37,7 @@
 #include "gmd/gui/qtext.hpp"
 #include "gmd/gui/segmentation_controller.hpp"
 #include "gmd/pipeline/service.hpp"
+#include "gmd/pipeline/trust.hpp"
 #include "gmd/viz/view_area.hpp"
 #include "gmd/viz/vtk_gl_widget.hpp"
 
@@ -59,9 +61,11 @@ struct MainWindow::Impl {
   QString pending_recent;
   OverlaySource source = OverlaySource::None;
   viz::OverlayStyle style;
+  int agreement_region = 0;
+  io::LabelMap agreement_bins;  // what the views show while source == Agreement
   // actions
   QAction *open_folder = nullptr, *open_files = nullptr, *segment = nullptr, *cancel = nullptr,
-          *export_labels = nullptr, *export_report = nullptr, *screenshot = nullptr, *reset_views = nullptr,
+          *export_labels = nullptr, *export_report = nullptr, *export_agreement = nullptr, *screenshot = nullptr, *reset_views = nullptr,
           *layout_1x1 = nullptr, *layout_2x2 = nullptr, *crosshair = nullptr, *load_model = nullptr,
           *default_model = nullptr, *quit = nullptr;
   QMenu* recent_menu = nullptr;
@@ -161,6 +165,10 @@ void MainWindow::buildActions() {
   connect(d.export_labels, &QAction::triggered, this, &MainWindow::chooseExportLabels);
   d.export_report = new QAction("Export &report...", this);
   connect(d.export_report, &QAction::triggered, this, &MainWindow::chooseExportReport);
+  d.export_agreement = new QAction("Export subset &agreement maps...", this);
+  d.export_agreement->setToolTip("Fraction of the subsets of the sequences in use that include each voxel in WT, TC "
+                                 "and ET (three float NIfTI files); segment with 'Map subset agreement' first");
+  connect(d.export_agreement, &QAction::triggered, this, &MainWindow::chooseExportAgreement);
   d.screenshot = new QAction("Save screens&hot...", this);
   connect(d.screenshot, &QAction::triggered, this, &MainWindow::chooseScreenshot);
   d.reset_views = new QAction("Reset views", this);
@@ -207,6 +215,7 @@ void MainWindow::buildUi(bool rendering) {
   file->addSeparator();
   file->addAction(d.export_labels);
   file->addAction(d.export_report);
+  file->addAction(d.export_agreement);
   file->addAction(d.screenshot);
   file->addSeparator();
   file->addAction(d.quit);
@@ -550,9 +559,21 @@ bool MainWindow::hasReference() const {
   return c && c->seg.has_value();
 }
 
+bool MainWindow::hasAgreement() const { return hasSegmentation() && d_->seg->result()->agreement.has_value(); }
+
+int MainWindow::agreementRegion() const { return d_->agreement_region; }
+
+void MainWindow::setAgreementRegion(int region) {
+  if (region < 0 || region > 2 || region == d_->agreement_region) return;
+  d_->agreement_region = region;
+  if (d_->source == OverlaySource::Agreement) applyOverlay();
+  else Q_EMIT overlayChanged();
+}
+
 bool MainWindow::setOverlaySource(OverlaySource s) {
   if (s == OverlaySource::Segmentation && !hasSegmentation()) return false;
   if (s == OverlaySource::Reference && !hasReference()) return false;
+  if (s == OverlaySource::Agreement && !hasAgreement()) return false;
   d_->source = s;
   applyOverlay();
   return true;
@@ -560,22 +581,37 @@ bool MainWindow::setOverlaySource(OverlaySource s) {
 
 const io::LabelMap* MainWindow::shownLabels() const {
   switch (d_->source) {
-    case OverlaySource::Segmentation: return hasSegmentation() ? &d_->seg->result()->labels : nullptr;
+    case OverlaySource::Segmentation:
+    case OverlaySource::Agreement: return hasSegmentation() ? &d_->seg->result()->labels : nullptr;
     case OverlaySource::Reference: return hasReference() ? &*d_->cases->currentCase()->seg : nullptr;
     default: return nullptr;
   }
 }
 
 void MainWindow::applyOverlay() {
-  d_->views->setLabels(shownLabels());
-  d_->views->setOverlayStyle(d_->style);
+  if (d_->source == OverlaySource::Agreement && !hasAgreement()) d_->source = OverlaySource::Segmentation;
+  if (d_->source == OverlaySource::Agreement) {
+    d_->agreement_bins = pipeline::agreement_bins(*d_->seg->result()->agreement, d_->agreement_region);
+    d_->views->setLabels(&d_->agreement_bins);
+  } else {
+    d_->agreement_bins = {};
+    d_->views->setLabels(shownLabels());
+  }
+  d_->views->setOverlayStyle(viewStyle());
   Q_EMIT overlayChanged();
   Q_EMIT reportChanged();
 }
 
+// The style the views get: the agreement overlay has its own colours and bins (the toggles still apply).
+viz::OverlayStyle MainWindow::viewStyle() const {
+  viz::OverlayStyle s = d_->style;
+  if (d_->source == OverlaySource::Agreement) s.mode = viz::OverlayMode::Agreement;
+  return s;
+}
+
 void MainWindow::setOverlayStyle(const viz::OverlayStyle& style) {
   d_->style = style;
-  d_->views->setOverlayStyle(style);
+  d_->views->setOverlayStyle(viewStyle());
   Q_EMIT overlayChanged();
 }
 
@@ -592,7 +628,7 @@ std::optional<Report> MainWindow::report() const {
   r.size = labels->geom.size;
   r.spacing = labels->geom.spacing;
   r.created = QDateTime::currentDateTime().toString(Qt::ISODate).toStdString();
-  if (d_->source == OverlaySource::Segmentation) {
+  if (d_->source == OverlaySource::Segmentation || d_->source == OverlaySource::Agreement) {
     const auto s = d_->seg->result();
     r.source = "segmentation";
     r.used = s->used;
@@ -643,6 +679,29 @@ bool MainWindow::exportReport(const QString& path) {
     return true;
   } catch (const std::exception& e) {
     showError("Cannot export report", q(e.what()));
+  }
+  return false;
+}
+
+bool MainWindow::exportAgreement(const QString& path) {
+  if (!hasAgreement()) {
+    showError("Cannot export agreement maps",
+              "This segmentation has no subset agreement maps: tick 'Map subset agreement' in the Segment panel "
+              "and segment again.");
+    return false;
+  }
+  QString base = path;
+  for (const char* ext : {".nii.gz", ".nii"})
+    if (base.toLower().endsWith(ext)) {
+      base.chop(static_cast<int>(std::strlen(ext)));
+      break;
+    }
+  try {
+    const auto files = pipeline::write_agreement(*d_->seg->result()->agreement, base.toStdString());
+    setStatus(QString("Agreement maps written: %1").arg(q(files.front())).replace("_WT.nii.gz", "_{WT,TC,ET}.nii.gz"));
+    return true;
+  } catch (const std::exception& e) {
+    showError("Cannot export agreement maps", q(e.what()));
   }
   return false;
 }
@@ -707,6 +766,13 @@ void MainWindow::chooseExportReport() {
   if (!f.isEmpty()) exportReport(f);
 }
 
+void MainWindow::chooseExportAgreement() {
+  const QString def = QDir(d_->cases->caseFolder()).filePath(d_->cases->caseId() + "_agreement.nii.gz");
+  const QString f = QFileDialog::getSaveFileName(this, "Export subset agreement maps (_WT, _TC, _ET are appended)",
+                                                 def, "NIfTI (*.nii.gz *.nii)");
+  if (!f.isEmpty()) exportAgreement(f);
+}
+
 void MainWindow::chooseScreenshot() {
   const QString def = QDir(d_->cases->caseFolder()).filePath(d_->cases->caseId() + "_screenshot.png");
   const QString f = QFileDialog::getSaveFileName(this, "Save screenshot", def, "PNG (*.png)");
@@ -744,6 +810,7 @@ void MainWindow::updateActions() {
   d.open_files->setEnabled(!loading);
   d.export_labels->setEnabled(shownLabels() != nullptr);
   d.export_report->setEnabled(shownLabels() != nullptr);
+  d.export_agreement->setEnabled(hasAgreement());
   d.screenshot->setEnabled(true);
 }
 

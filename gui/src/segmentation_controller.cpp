@@ -107,7 +107,16 @@ SegmentationController::~SegmentationController() {
 }
 
 void SegmentationController::setSegmentFunction(SegmentFn fn) { fn_ = std::move(fn); }
-void SegmentationController::setOptions(const pipeline::SegmentOptions& opt) { opt_ = opt; }
+void SegmentationController::setOptions(const pipeline::SegmentOptions& opt) {
+  opt_ = opt;
+  Q_EMIT optionsChanged();
+}
+const pipeline::SegmentOptions& SegmentationController::options() const { return opt_; }
+void SegmentationController::setAgreement(bool on) {
+  if (opt_.agreement == on) return;
+  opt_.agreement = on;
+  Q_EMIT optionsChanged();
+}
 bool SegmentationController::isRunning() const { return running_; }
 std::shared_ptr<const pipeline::Segmentation> SegmentationController::result() const { return result_; }
 std::shared_ptr<const io::Case> SegmentationController::resultCase() const { return result_case_; }

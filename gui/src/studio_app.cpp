@@ -20,6 +20,7 @@
 
 #include "gmd/common/error.hpp"
 #include "gmd/common/fs_util.hpp"
+#include "gmd/common/regions.hpp"
 #include "gmd/gui/case_controller.hpp"
 #include "gmd/gui/main_window.hpp"
 #include "gmd/gui/segmentation_controller.hpp"
@@ -178,7 +179,11 @@ int run_studio(int argc, char** argv) {
   QCommandLineOption model("model", "Model (training run folder) instead of the bundled default.", "DIR");
   QCommandLineOption segment("segment", "Segment the opened case right away (implied by --demo).");
   QCommandLineOption device("device", "auto, cpu or cuda (default auto: the GPU when there is one).", "DEVICE", "auto");
-  QCommandLineOption overlay("overlay", "Overlay mode: labels or regions.", "MODE", "labels");
+  QCommandLineOption overlay("overlay",
+                             "Overlay: labels, regions, or agreement (segment with subset agreement and show it).",
+                             "MODE", "labels");
+  QCommandLineOption agreement_region("agreement-region", "Region of the agreement overlay: WT, TC or ET (default WT).",
+                                      "REGION", "WT");
   QCommandLineOption size("size", "Window size, e.g. 1440x900.", "WxH");
   QCommandLineOption run_dir("run", "Training run folder to open in the training panel (replays its charts).", "DIR");
   QCommandLineOption threads("threads",
@@ -186,7 +191,8 @@ int run_studio(int argc, char** argv) {
                              "else every core this process may use).",
                              "N");
   QCommandLineOption timeout("timeout", "Headless mode: give up after this many seconds (default 900).", "S", "900");
-  cli.addOptions({demo, shot, layout, view, mods, panel, model, segment, device, overlay, size, run_dir, threads, timeout});
+  cli.addOptions({demo, shot, layout, view, mods, panel, model, segment, device, overlay, agreement_region, size,
+                  run_dir, threads, timeout});
   cli.process(app);
 
   const bool headless = cli.isSet(shot);
@@ -232,7 +238,11 @@ int run_studio(int argc, char** argv) {
     if (auto* dock = w.findChild<QDockWidget*>())
       w.resizeDocks({dock}, {static_cast<int>(width * 0.62)}, Qt::Horizontal);
   const QString ov = cli.value(overlay).toLower();
-  if (ov != "labels" && ov != "regions") return fail("--overlay expects labels or regions", 2);
+  if (ov != "labels" && ov != "regions" && ov != "agreement")
+    return fail("--overlay expects labels, regions or agreement", 2);
+  const int agreement_r = region_index(cli.value(agreement_region).toUpper().toStdString().c_str());
+  if (agreement_r < 0) return fail("--agreement-region expects WT, TC or ET", 2);
+  w.setAgreementRegion(agreement_r);
   if (ov == "regions") {
     auto st = w.overlayStyle();
     st.mode = viz::OverlayMode::Regions;
@@ -247,8 +257,9 @@ int run_studio(int argc, char** argv) {
     if (cli.isSet(threads)) settings.setValue("engine/threads", n);
     pipeline::set_threads(n);
   }
-  pipeline::SegmentOptions opt;
+  pipeline::SegmentOptions opt = w.segmentation()->options();
   opt.device = cli.value(device).toLower().toStdString();
+  opt.agreement = ov == "agreement";
   w.segmentation()->setOptions(opt);
   SubsetMask wanted = 0;
   if (cli.isSet(mods)) {
@@ -302,6 +313,7 @@ int run_studio(int argc, char** argv) {
 #endif
   };
   QObject::connect(w.segmentation(), &SegmentationController::finished, &w, [&] {
+    if (ov == "agreement") w.setOverlaySource(MainWindow::OverlaySource::Agreement);
     if (headless) {
       run_ablation_if_shown();
       capture();

@@ -4,6 +4,7 @@
 
 #include <QApplication>
 #include <QCheckBox>
+#include <QComboBox>
 #include <QDragEnterEvent>
 #include <QDropEvent>
 #include <QMimeData>
@@ -23,6 +24,8 @@
 #include "gmd/gui/segmentation_controller.hpp"
 #include "gmd/io/nifti.hpp"
 #include "gmd/pipeline/service.hpp"
+#include "gmd/pipeline/trust.hpp"
+#include "gmd/common/regions.hpp"
 #include "gmd/viz/view_area.hpp"
 #include "gui_test_util.hpp"
 
@@ -32,6 +35,22 @@ namespace fs = std::filesystem;
 
 namespace {
 QString qs(const fs::path& p) { return QString::fromStdString(p.string()); }
+fs::path tiny_case_without_seg(const fs::path& root, const std::string& id) {
+  test::TinyCaseSpec spec;
+  spec.with_seg = false;
+  return test::write_tiny_case(root, id, spec);
+}
+// What a segment function injected into the SegmentationController returns: the tiny case's labels.
+pipeline::Segmentation fake_segmentation(const io::Case& c, SubsetMask use) {
+    pipeline::Segmentation s;
+    s.labels = test::tiny_labels({});
+    s.labels.geom = c.geom;
+    s.used = use;
+    s.device = "cpu";
+    s.region_ml = pipeline::region_volumes_ml(s.labels);
+    s.label_ml = pipeline::label_volumes_ml(s.labels);
+  return s;
+}
 }  // namespace
 
 TEST(MainWindow, PanelsAreRegisteredByNameAndSelectable) {
@@ -114,23 +133,14 @@ TEST(MainWindow, ReferenceOverlayReportAndExports) {
 
 TEST(MainWindow, SegmentShowsTheResultAndKeepsItAcrossModalityChanges) {
   const fs::path root = test::scratch_dir("mw_seg");
-  test::TinyCaseSpec spec;
-  spec.with_seg = false;
-  const fs::path dir = test::write_tiny_case(root, "s", spec);
+  const fs::path dir = tiny_case_without_seg(root, "s");
   MainWindow w(false, nullptr);
   w.setDialogsEnabled(false);
   SubsetMask used = 0;
   w.segmentation()->setSegmentFunction([&](const io::Case& c, SubsetMask use, const pipeline::Progress& p) {
     used = use;
     p.report("segmenting", 0.5);
-    pipeline::Segmentation s;
-    s.labels = test::tiny_labels({});
-    s.labels.geom = c.geom;
-    s.used = use;
-    s.device = "cpu";
-    s.region_ml = pipeline::region_volumes_ml(s.labels);
-    s.label_ml = pipeline::label_volumes_ml(s.labels);
-    return s;
+    return fake_segmentation(c, use);
   });
   ASSERT_TRUE(w.openCase(qs(dir)));
   EXPECT_EQ(w.overlaySource(), MainWindow::OverlaySource::None);
@@ -159,10 +169,83 @@ TEST(MainWindow, SegmentShowsTheResultAndKeepsItAcrossModalityChanges) {
   EXPECT_FALSE(w.views()->overlayStyle().visible[2]);
   EXPECT_TRUE(w.views()->overlayStyle().visible[0]);
   // opening another case drops the result
-  const fs::path dir2 = test::write_tiny_case(root, "t", spec);
+  const fs::path dir2 = tiny_case_without_seg(root, "t");
   ASSERT_TRUE(w.openCase(qs(dir2)));
   EXPECT_FALSE(w.hasSegmentation());
   EXPECT_FALSE(w.report());
+}
+
+// The subset agreement overlay: offered once a segmentation carries agreement maps, drawn in the agreement bins of
+// the chosen region, exported as three float NIfTI files; reports stay those of the segmentation.
+TEST(MainWindow, AgreementOverlayShowsBinsAndExports) {
+  const fs::path root = test::scratch_dir("mw_agreement");
+  const fs::path dir = tiny_case_without_seg(root, "a");
+  MainWindow w(false, nullptr);
+  w.setDialogsEnabled(false);
+  bool with_agreement = false;
+  w.segmentation()->setSegmentFunction([&](const io::Case& c, SubsetMask use, const pipeline::Progress&) {
+    pipeline::Segmentation s = fake_segmentation(c, use);
+    if (with_agreement) {
+      // Three subsets: the first takes the whole segmentation, the other two only the voxels of label 4.
+      io::LabelMap only_et = s.labels;
+      for (auto& v : only_et.voxels) v = v == 4 ? 4 : 0;
+      pipeline::Agreement a = pipeline::agreement_from_labels({s.labels, only_et, only_et}, use);
+      pipeline::summarise_agreement(a, s.labels);
+      s.agreement = std::move(a);
+    }
+    return s;
+  });
+  ASSERT_TRUE(w.openCase(qs(dir)));
+  w.cases()->setSelected(parse_subset("flair,t2"));
+  ASSERT_TRUE(w.startSegmentation());
+  ASSERT_TRUE(w.segmentation()->waitForFinished(5000));
+  // Without agreement maps: not offered, nothing to export (a named error, no file).
+  EXPECT_FALSE(w.hasAgreement());
+  EXPECT_FALSE(w.setOverlaySource(MainWindow::OverlaySource::Agreement));
+  QSignalSpy errors(&w, &MainWindow::errorShown);
+  EXPECT_FALSE(w.exportAgreement(qs(root / "none.nii.gz")));
+  ASSERT_EQ(errors.count(), 1);
+  EXPECT_TRUE(errors.back().at(1).toString().contains("Map subset agreement"));
+  EXPECT_FALSE(fs::exists(root / "none_WT.nii.gz"));
+
+  // The panel's checkbox asks for them.
+  auto* check = w.findChild<QCheckBox*>("agreementCheck");
+  ASSERT_NE(check, nullptr);
+  check->setChecked(true);
+  EXPECT_TRUE(w.segmentation()->options().agreement);
+  with_agreement = true;
+  ASSERT_TRUE(w.startSegmentation());
+  ASSERT_TRUE(w.segmentation()->waitForFinished(5000));
+  ASSERT_TRUE(w.hasAgreement());
+  auto* source = w.findChild<QComboBox*>("overlaySource");
+  ASSERT_NE(source, nullptr);
+  EXPECT_GE(source->findData(static_cast<int>(MainWindow::OverlaySource::Agreement)), 0);
+  ASSERT_TRUE(w.setOverlaySource(MainWindow::OverlaySource::Agreement));
+  EXPECT_EQ(w.views()->overlayStyle().mode, viz::OverlayMode::Agreement);
+  EXPECT_TRUE(w.views()->hasLabels());
+  EXPECT_EQ(w.overlayStyle().mode, viz::OverlayMode::Labels);  // the user's style is kept for the other sources
+  auto* t0 = w.findChild<QCheckBox*>("overlayToggle0");
+  ASSERT_NE(t0, nullptr);
+  EXPECT_TRUE(t0->text().contains("all subsets")) << t0->text().toStdString();
+  w.setAgreementRegion(2);
+  EXPECT_EQ(w.agreementRegion(), 2);
+  // The report and the label export stay those of the segmentation.
+  ASSERT_TRUE(w.report());
+  EXPECT_EQ(w.report()->source, "segmentation");
+  EXPECT_EQ(w.shownLabels()->voxels, w.segmentation()->result()->labels.voxels);
+
+  ASSERT_TRUE(w.exportAgreement(qs(root / "case_agreement.nii.gz")));
+  const auto& a = *w.segmentation()->result()->agreement;
+  for (int r = 0; r < 3; ++r) {
+    const fs::path f = root / (std::string("case_agreement_") + region_name(r) + ".nii.gz");
+    ASSERT_TRUE(fs::exists(f)) << f;
+    const io::Image back = io::read_image(f.string());
+    EXPECT_EQ(back.geom.size, a.fraction[static_cast<size_t>(r)].geom.size);
+    EXPECT_EQ(back.voxels, a.fraction[static_cast<size_t>(r)].voxels) << region_name(r);
+  }
+  // Back to the segmentation: the views get the label style again.
+  ASSERT_TRUE(w.setOverlaySource(MainWindow::OverlaySource::Segmentation));
+  EXPECT_EQ(w.views()->overlayStyle().mode, viz::OverlayMode::Labels);
 }
 
 TEST(MainWindow, DroppingAFolderOrFilesOpensThem) {
@@ -183,9 +266,7 @@ TEST(MainWindow, DroppingAFolderOrFilesOpensThem) {
   EXPECT_EQ(w.cases()->caseId(), "dropped");
   EXPECT_EQ(w.cases()->present(), kFullMask);
   // two files of another case
-  test::TinyCaseSpec spec;
-  spec.with_seg = false;
-  const fs::path other = test::write_tiny_case(root, "files", spec);
+  const fs::path other = tiny_case_without_seg(root, "files");
   drop({QUrl::fromLocalFile(qs(other / "files_t1ce.nii.gz")), QUrl::fromLocalFile(qs(other / "files_t2.nii.gz"))});
   EXPECT_EQ(w.cases()->caseId(), "files");
   EXPECT_EQ(w.cases()->present(), parse_subset("t1ce,t2"));

@@ -240,6 +240,18 @@ TEST(SegmentationPipeline, RealSegmentWithATinyModelRunsAndReports) {
   EXPECT_TRUE(stages.contains("segmenting")) << stages.join(", ").toStdString();
   EXPECT_TRUE(seg.resultModelName().contains("ds-gmd"));
   EXPECT_EQ(seg.resultModelPath(), models.modelPath());
+  EXPECT_FALSE(seg.result()->agreement.has_value());  // only when asked for
+  // The Segment panel's "Map subset agreement" reaches the pipeline: every subset of FLAIR+T2, same segmentation.
+  const auto plain = seg.result()->labels.voxels;
+  QSignalSpy changed(&seg, &SegmentationController::optionsChanged);
+  seg.setAgreement(true);
+  EXPECT_EQ(changed.count(), 1);
+  ASSERT_TRUE(seg.start(cases.currentCase(), use));
+  ASSERT_TRUE(seg.waitForFinished(120000));
+  ASSERT_TRUE(seg.result() && seg.result()->agreement.has_value());
+  EXPECT_EQ(seg.result()->agreement->subsets, 3);
+  EXPECT_EQ(seg.result()->agreement->fraction[0].geom.size, cases.currentCase()->geom.size);
+  EXPECT_EQ(seg.result()->labels.voxels, plain);
 }
 
 TEST(SegmentationPipeline, AModelThatCannotUseTheCaseSaysSo) {

@@ -14,6 +14,7 @@
 #include "gmd/io/case.hpp"
 #include "gmd/panels/ablation_panel.hpp"
 #include "gmd/panels/charts.hpp"
+#include "gmd/pipeline/trust.hpp"
 #include "gmd/viz/display.hpp"
 #include "gmd/viz/palette.hpp"
 #include "panels_test_env.hpp"
@@ -133,6 +134,41 @@ TEST(AblationPanel, WithoutSegTheReferenceIsTheAllPresentPrediction) {
   for (double d : ref->dice) EXPECT_DOUBLE_EQ(d, 1.0);  // the reference against itself
   EXPECT_EQ(panel.table()->rowCount(), 7);
   EXPECT_EQ(panel.dependence().size(), 3u);
+  // Without ground truth the table says what each subset is expected to get: the tiny model carries no accuracy
+  // table, so "n/e" (not evaluated) and never a number.
+  ASSERT_EQ(panel.table()->columnCount(), 14);
+  EXPECT_EQ(panel.table()->horizontalHeaderItem(11)->text(), "Exp. WT");
+  for (int row = 0; row < 7; ++row) EXPECT_EQ(panel.table()->item(row, 11)->text(), "n/e");
+
+  // The same model with an evaluation table in its model.json: the expected Dice of each subset, from the table.
+  const fs::path evaluated = env().root / "evaluated_model";
+  fs::create_directories(evaluated);
+  for (const char* f : {"model.pt", "model.json"})
+    fs::copy_file(env().cli_run / f, evaluated / f, fs::copy_options::overwrite_existing);
+  gmd::pipeline::AccuracyTable table;
+  table.test_set = "test";
+  table.cases = 4;
+  for (gmd::SubsetMask m : gmd::all_subsets())
+    table.subsets[m].dice = {0.5 + 0.01 * m, 0.4 + 0.01 * m, 0.3 + 0.01 * m};
+  table.subsets.erase(gmd::parse_subset("flair"));  // a subset the table lacks stays "n/e"
+  auto card = nlohmann::json::parse(slurp(evaluated / "model.json"));
+  card["metrics"] = gmd::pipeline::accuracy_table_json(table);
+  std::ofstream(evaluated / "model.json") << card.dump(2);
+  panel.setModel(gmd::pipeline::Model::load(evaluated));
+  ASSERT_TRUE(panel.runBlocking()) << panel.lastError().toStdString();
+  ASSERT_EQ(panel.table()->rowCount(), 7);
+  for (int row = 0; row < 7; ++row) {
+    const auto m = static_cast<gmd::SubsetMask>(panel.table()->item(row, 0)->data(Qt::UserRole).toInt());
+    for (int k = 0; k < 3; ++k) {
+      const QString shown = panel.table()->item(row, 11 + k)->text();
+      if (m == gmd::parse_subset("flair")) {
+        EXPECT_EQ(shown, "n/e");
+      } else {
+        EXPECT_NEAR(shown.toDouble(), table.subsets.at(m).dice[static_cast<std::size_t>(k)], 0.005)
+            << gmd::subset_name(m) << " region " << k;
+      }
+    }
+  }
 }
 
 TEST(AblationPanel, ANewCaseDuringARunDiscardsTheStaleResult) {

@@ -26,6 +26,10 @@ const char* label_short_name(int i) { return gmd::kLabelNames.at(static_cast<siz
 const char* label_long_name(int i) { return gmd::kLabelLongNames.at(static_cast<size_t>(i)); }
 const char* region_short_name(int r) { return gmd::kRegionNames.at(static_cast<size_t>(r)); }
 const char* region_long_name(int r) { return gmd::kRegionLongNames.at(static_cast<size_t>(r)); }
+const char* agreement_bin_name(int i) {
+  static constexpr std::array<const char*, 3> kNames{"all subsets", "at least half", "fewer than half"};
+  return kNames.at(static_cast<size_t>(i));
+}
 
 Palette Palette::from_json(const std::string& text, const std::string& origin) {
   nlohmann::json j;
@@ -62,6 +66,13 @@ Palette Palette::from_json(const std::string& text, const std::string& origin) {
     if (!seen_label[i]) throw InputError(origin + ": no colour for label " + std::to_string(kLabelValues[i]));
     if (!seen_region[i]) throw InputError(origin + std::string(": no colour for region ") + gmd::kRegionNames[i]);
   }
+  if (j.contains("agreement")) {
+    const auto& a = j["agreement"];
+    if (!a.is_object()) throw InputError(origin + ": 'agreement' must be an object with all, most, few");
+    static constexpr std::array<const char*, 3> kKeys{"all", "most", "few"};
+    for (size_t i = 0; i < 3; ++i)
+      if (a.contains(kKeys[i])) p.agreement[i] = parse_rgb(a[kKeys[i]], std::string("agreement.") + kKeys[i], origin);
+  }
   if (j.contains("crosshair")) p.crosshair = parse_rgb(j["crosshair"], "crosshair", origin);
   if (j.contains("orientation_text")) p.orientation_text = parse_rgb(j["orientation_text"], "orientation_text", origin);
   if (j.contains("info_text")) p.info_text = parse_rgb(j["info_text"], "info_text", origin);
@@ -81,7 +92,11 @@ std::array<std::array<std::uint8_t, 4>, 5> label_rgba(const Palette& p, const Ov
     else out[value] = {0, 0, 0, 0};
   };
   put(0, nullptr);
-  if (s.mode == OverlayMode::Labels) {
+  if (s.mode == OverlayMode::Agreement) {
+    put(1, s.visible[0] ? &p.agreement[0] : nullptr);
+    put(2, s.visible[1] ? &p.agreement[1] : nullptr);
+    put(4, s.visible[2] ? &p.agreement[2] : nullptr);
+  } else if (s.mode == OverlayMode::Labels) {
     put(1, s.visible[0] ? &p.label[0] : nullptr);
     put(2, s.visible[1] ? &p.label[1] : nullptr);
     put(4, s.visible[2] ? &p.label[2] : nullptr);
@@ -98,12 +113,14 @@ std::array<std::array<std::uint8_t, 4>, 5> label_rgba(const Palette& p, const Ov
 }
 
 Rgb surface_color(const Palette& p, const OverlayStyle& s, int region) {
+  if (s.mode == OverlayMode::Agreement) return p.agreement[2];
   if (s.mode == OverlayMode::Regions) return p.region.at(static_cast<size_t>(region));
   static constexpr std::array<int, 3> kLabelForRegion{1, 0, 2};  // WT<-ED, TC<-NCR/NET, ET<-ET
   return p.label.at(static_cast<size_t>(kLabelForRegion.at(static_cast<size_t>(region))));
 }
 
 bool surface_visible(const OverlayStyle& s, int region) {
+  if (s.mode == OverlayMode::Agreement) return region == 0 && (s.visible[0] || s.visible[1] || s.visible[2]);
   if (s.mode == OverlayMode::Regions) return s.visible.at(static_cast<size_t>(region));
   static constexpr std::array<int, 3> kLabelForRegion{1, 0, 2};
   return s.visible.at(static_cast<size_t>(kLabelForRegion.at(static_cast<size_t>(region))));

@@ -403,7 +403,8 @@ AblationPanel::~AblationPanel() {
 QStringList AblationPanel::tableHeaders() const {
   return {QStringLiteral("Subset"),  QStringLiteral("n"),       QStringLiteral("Dice WT"), QStringLiteral("Dice TC"),
           QStringLiteral("Dice ET"), QStringLiteral("HD95 WT"), QStringLiteral("HD95 TC"), QStringLiteral("HD95 ET"),
-          QStringLiteral("WT mL"),   QStringLiteral("TC mL"),   QStringLiteral("ET mL")};
+          QStringLiteral("WT mL"),   QStringLiteral("TC mL"),   QStringLiteral("ET mL"),
+          QStringLiteral("Exp. WT"), QStringLiteral("Exp. TC"), QStringLiteral("Exp. ET")};
 }
 
 void AblationPanel::setCase(const io::Case& c) { setCase(std::make_shared<const io::Case>(c)); }
@@ -666,11 +667,30 @@ void AblationPanel::refreshTable() {
       table_->setItem(r, 5 + k, new QTableWidgetItem(QString::number(e.hd95[static_cast<std::size_t>(k)], 'f', 2)));
       table_->setItem(r, 8 + k, new QTableWidgetItem(QString::number(e.region_ml[static_cast<std::size_t>(k)], 'f', 2)));
     }
+    // Expected Dice of this subset on the model's held-out cases (model.json): what the table can say without a
+    // ground truth. "n/e": not evaluated (no table, or no row for the subset), never a made-up number.
+    const pipeline::SubsetAccuracy* expected = nullptr;
+    int held_out = 0;
+    if (model_ && model_->accuracy()) {
+      const auto& table = *model_->accuracy();
+      if (const auto it = table.subsets.find(e.subset); it != table.subsets.end()) expected = &it->second;
+      held_out = table.cases;
+    }
+    for (int k = 0; k < 3; ++k) {
+      auto* x = new QTableWidgetItem(expected ? QString::number(expected->dice[static_cast<std::size_t>(k)], 'f', 2)
+                                              : QStringLiteral("n/e"));
+      x->setToolTip(expected ? QStringLiteral("Mean Dice of %1 on the model's %2 held-out cases")
+                                   .arg(QString::fromStdString(subset_name(e.subset)))
+                                   .arg(held_out)
+                             : QStringLiteral("Not evaluated: the model carries no accuracy for this subset"));
+      table_->setItem(r, 11 + k, x);
+    }
     for (int k = 1; k < table_->columnCount(); ++k) table_->item(r, k)->setTextAlignment(Qt::AlignRight | Qt::AlignVCenter);
   }
   QStringList lines;
   lines << (a.against_truth ? QStringLiteral("Dice against the ground truth (the case's seg).")
-                            : QStringLiteral("No seg file: Dice against the prediction from all present modalities (%1).")
+                            : QStringLiteral("No seg file: Dice against the prediction from all present modalities (%1); "
+                                             "Exp.: the Dice each subset gets on the model's held-out cases.")
                                   .arg(QString::fromStdString(subset_name(a.reference_subset))));
   for (const auto& d : region_dependence(a)) lines << QString::fromStdString(d.text);
   dep_label_->setText(lines.join(QStringLiteral("\n")));

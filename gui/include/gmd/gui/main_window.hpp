@@ -33,7 +33,10 @@ class RecentCases;
 class MainWindow : public QMainWindow {
   Q_OBJECT
  public:
-  enum class OverlaySource { None, Segmentation, Reference };
+  // Agreement: the binned subset-agreement map of the segmentation (pipeline::agreement_bins) for one region;
+  // available when the segmentation was run with SegmentOptions::agreement. Reports and label exports stay those
+  // of the segmentation.
+  enum class OverlaySource { None, Segmentation, Reference, Agreement };
 
   // rendering: create the OpenGL views (default: when OpenGL is available).
   explicit MainWindow(QWidget* parent = nullptr);
@@ -71,6 +74,9 @@ class MainWindow : public QMainWindow {
   bool setOverlaySource(OverlaySource s);
   bool hasSegmentation() const;  // for the current case
   bool hasReference() const;     // the case has a _seg file
+  bool hasAgreement() const;     // the segmentation carries subset agreement maps
+  int agreementRegion() const;   // 0 WT, 1 TC, 2 ET
+  void setAgreementRegion(int region);
   const io::LabelMap* shownLabels() const;
   void setOverlayStyle(const viz::OverlayStyle& style);
   viz::OverlayStyle overlayStyle() const;
@@ -79,6 +85,9 @@ class MainWindow : public QMainWindow {
   std::optional<Report> report() const;
   bool exportLabels(const QString& path);
   bool exportReport(const QString& path);  // .csv or .json by extension
+  // The three agreement maps (fraction of subsets, float NIfTI): <base>_WT/_TC/_ET.nii.gz; `path` may end in
+  // .nii.gz / .nii (stripped) or be the base itself. Returns false after showing the error.
+  bool exportAgreement(const QString& path);
   bool saveScreenshot(const QString& path);
   QImage grabWindowImage();
 
@@ -86,6 +95,7 @@ class MainWindow : public QMainWindow {
   void chooseFolder();
   void chooseExportLabels();
   void chooseExportReport();
+  void chooseExportAgreement();
   void chooseScreenshot();
   void chooseModel();
 
@@ -107,6 +117,7 @@ class MainWindow : public QMainWindow {
   void onDisplayedChanged(int m);
   void onSegmentationFinished();
   void applyOverlay();
+  viz::OverlayStyle viewStyle() const;
   void refreshRecentMenu();
   void updateActions();
   void setStatus(const QString& text);

@@ -61,6 +61,9 @@ class SegmentationController : public QObject {
   // Replaces the real pipeline::segment (tests inject a fake). An empty function restores it.
   void setSegmentFunction(SegmentFn fn);
   void setOptions(const pipeline::SegmentOptions& opt);
+  const pipeline::SegmentOptions& options() const;
+  // Also predict every subset of the modalities in use and map where they agree (SegmentOptions::agreement).
+  void setAgreement(bool on);
 
   // Starts segmenting `c` with exactly the modalities in `use`. Returns false (and emits failed())
   // when it cannot start: already running, nothing selected, no model, model unusable.
@@ -85,6 +88,7 @@ class SegmentationController : public QObject {
   void failed(const QString& message);  // plain words; names the file/problem
   void cancelled();
   void runningChanged(bool running);
+  void optionsChanged();
 
  private:
   void onWorkerDone();

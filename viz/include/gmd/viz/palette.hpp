@@ -24,6 +24,8 @@ const char* region_long_name(int r);
 struct Palette {
   std::array<Rgb, 3> label{};   // index i <-> kLabelValues[i]
   std::array<Rgb, 3> region{};  // WT, TC, ET
+  // Subset agreement bins: all subsets, at least half, fewer than half (pipeline::agreement_bins).
+  std::array<Rgb, 3> agreement{Rgb{60, 140, 255}, Rgb{255, 170, 30}, Rgb{230, 40, 160}};
   Rgb crosshair{70, 160, 255};
   Rgb orientation_text{255, 200, 90};
   Rgb info_text{215, 215, 215};
@@ -35,11 +37,14 @@ struct Palette {
   static Palette from_json(const std::string& text, const std::string& origin = "palette");
 };
 
-enum class OverlayMode { Labels, Regions };
+// Agreement: the label map shown is a binned subset-agreement map (pipeline::agreement_bins: 1 all subsets, 2 at
+// least half, 4 fewer than half); the studio sets it while the agreement overlay is shown.
+enum class OverlayMode { Labels, Regions, Agreement };
+const char* agreement_bin_name(int i);  // "all subsets", "at least half", "fewer than half"
 
 struct OverlayStyle {
   OverlayMode mode = OverlayMode::Labels;
-  // Labels mode: NCR/NET, ED, ET. Regions mode: WT, TC, ET.
+  // Labels mode: NCR/NET, ED, ET. Regions mode: WT, TC, ET. Agreement mode: all, at least half, fewer than half.
   std::array<bool, 3> visible{true, true, true};
   double opacity = 0.5;  // slice overlay opacity (0..1)
   bool operator==(const OverlayStyle& o) const {
@@ -53,7 +58,8 @@ struct OverlayStyle {
 std::array<std::array<std::uint8_t, 4>, 5> label_rgba(const Palette& p, const OverlayStyle& style);
 
 // 3D surfaces are always the nested regions WT, TC, ET. In labels mode they take the label colours
-// (WT<-ED, TC<-NCR/NET, ET<-ET) and the label toggles; in regions mode the region colours/toggles.
+// (WT<-ED, TC<-NCR/NET, ET<-ET) and the label toggles; in regions mode the region colours/toggles. In agreement
+// mode only the outer surface (every voxel any subset includes) is drawn, in the "fewer than half" colour.
 Rgb surface_color(const Palette& p, const OverlayStyle& style, int region);
 bool surface_visible(const OverlayStyle& style, int region);
 
