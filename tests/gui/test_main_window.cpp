@@ -226,7 +226,11 @@ TEST(MainWindow, AgreementOverlayShowsBinsAndExports) {
   EXPECT_EQ(w.overlayStyle().mode, viz::OverlayMode::Labels);  // the user's style is kept for the other sources
   auto* t0 = w.findChild<QCheckBox*>("overlayToggle0");
   ASSERT_NE(t0, nullptr);
-  EXPECT_TRUE(t0->text().contains("all subsets")) << t0->text().toStdString();
+  EXPECT_TRUE(t0->text().contains("all of the subsets")) << t0->text().toStdString();
+  // The crosshair readout names agreement bins, not BraTS labels, while the agreement map is shown.
+  const QString readout = w.views()->cursorText();
+  EXPECT_TRUE(readout.contains("agreement: ")) << readout.toStdString();
+  EXPECT_FALSE(readout.contains("(ET)")) << readout.toStdString();
   w.setAgreementRegion(2);
   EXPECT_EQ(w.agreementRegion(), 2);
   // The report and the label export stay those of the segmentation.

@@ -27,7 +27,7 @@ const char* label_long_name(int i) { return gmd::kLabelLongNames.at(static_cast<
 const char* region_short_name(int r) { return gmd::kRegionNames.at(static_cast<size_t>(r)); }
 const char* region_long_name(int r) { return gmd::kRegionLongNames.at(static_cast<size_t>(r)); }
 const char* agreement_bin_name(int i) {
-  static constexpr std::array<const char*, 3> kNames{"all subsets", "at least half", "fewer than half"};
+  static constexpr std::array<const char*, 3> kNames{"all", "at least half", "fewer than half"};
   return kNames.at(static_cast<size_t>(i));
 }
 

@@ -414,7 +414,12 @@ QString ViewArea::describe(const std::array<double, 3>& w) const {
   QString text = QString("voxel [%1, %2, %3]   %4 %5").arg(si[0]).arg(si[1]).arg(si[2]).arg(d.name).arg(v, 0, 'g', 5);
   if (d.labels) {
     const int l = static_cast<const std::uint8_t*>(d.labels->GetScalarPointer())[idx];
-    text += QString("   label %1%2").arg(l).arg(l ? QString(" (%1)").arg(label_text(l)) : QString());
+    if (d.style.mode == OverlayMode::Agreement)  // the shown map holds agreement bins, not BraTS labels
+      text += QString("   agreement: %1").arg(l == 1 || l == 2 || l == 4
+                                                   ? QString("%1 of the subsets").arg(agreement_bin_name(l == 1 ? 0 : l == 2 ? 1 : 2))
+                                                   : QString("no subset"));
+    else
+      text += QString("   label %1%2").arg(l).arg(l ? QString(" (%1)").arg(label_text(l)) : QString());
   }
   return text;
 }

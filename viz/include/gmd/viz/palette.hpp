@@ -40,7 +40,7 @@ struct Palette {
 // Agreement: the label map shown is a binned subset-agreement map (pipeline::agreement_bins: 1 all subsets, 2 at
 // least half, 4 fewer than half); the studio sets it while the agreement overlay is shown.
 enum class OverlayMode { Labels, Regions, Agreement };
-const char* agreement_bin_name(int i);  // "all subsets", "at least half", "fewer than half"
+const char* agreement_bin_name(int i);  // "all", "at least half", "fewer than half" (of the subsets)
 
 struct OverlayStyle {
   OverlayMode mode = OverlayMode::Labels;
