@@ -1,7 +1,6 @@
 // gmd segment: one case, the modalities it has (or --modalities), a label map.
 #include <fmt/format.h>
 
-#include <cstring>
 #include <ctime>
 #include <iostream>
 
@@ -23,14 +22,6 @@ void refuse_overwriting_inputs(const std::string& out, const io::CaseFiles& file
                        " image; choose another output file");
   if (files.seg && same_file(out, *files.seg))
     throw UsageError("--out " + out + ": is the case's segmentation; choose another output file");
-}
-
-// "path/seg.nii.gz" -> "path/seg" (the base of the agreement maps).
-std::string without_nifti_extension(std::string p) {
-  for (const char* ext : {".nii.gz", ".nii"})
-    if (p.size() > std::strlen(ext) && p.compare(p.size() - std::strlen(ext), std::string::npos, ext) == 0)
-      return p.substr(0, p.size() - std::strlen(ext));
-  return p;
 }
 
 std::string iso_now() {
@@ -70,7 +61,7 @@ void add_segment(CLI::App& app) {
       check_output_file(*report, "--report");
       if (same_file(*report, *out)) throw UsageError("--report " + *report + ": is the --out file; choose another name");
     }
-    const std::string agreement_base = without_nifti_extension(*out);
+    const std::string agreement_base = pipeline::agreement_base(*out);
     const auto model = o->prepare();
     const auto files = io::discover_case(*case_dir);
     refuse_overwriting_inputs(*out, files);

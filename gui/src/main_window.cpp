@@ -27,7 +27,6 @@
 #include <QToolBar>
 #include <QToolButton>
 #include <QVBoxLayout>
-#include <cstring>
 #include <iostream>
 
 #include "gmd/common/error.hpp"
@@ -62,7 +61,6 @@ struct MainWindow::Impl {
   OverlaySource source = OverlaySource::None;
   viz::OverlayStyle style;
   int agreement_region = 0;
-  io::LabelMap agreement_bins;  // what the views show while source == Agreement
   // actions
   QAction *open_folder = nullptr, *open_files = nullptr, *segment = nullptr, *cancel = nullptr,
           *export_labels = nullptr, *export_report = nullptr, *export_agreement = nullptr, *screenshot = nullptr, *reset_views = nullptr,
@@ -591,10 +589,9 @@ const io::LabelMap* MainWindow::shownLabels() const {
 void MainWindow::applyOverlay() {
   if (d_->source == OverlaySource::Agreement && !hasAgreement()) d_->source = OverlaySource::Segmentation;
   if (d_->source == OverlaySource::Agreement) {
-    d_->agreement_bins = pipeline::agreement_bins(*d_->seg->result()->agreement, d_->agreement_region);
-    d_->views->setLabels(&d_->agreement_bins);
+    const io::LabelMap bins = pipeline::agreement_bins(*d_->seg->result()->agreement, d_->agreement_region);
+    d_->views->setLabels(&bins);  // copied into the views' display frame
   } else {
-    d_->agreement_bins = {};
     d_->views->setLabels(shownLabels());
   }
   d_->views->setOverlayStyle(viewStyle());
@@ -690,14 +687,9 @@ bool MainWindow::exportAgreement(const QString& path) {
               "and segment again.");
     return false;
   }
-  QString base = path;
-  for (const char* ext : {".nii.gz", ".nii"})
-    if (base.toLower().endsWith(ext)) {
-      base.chop(static_cast<int>(std::strlen(ext)));
-      break;
-    }
   try {
-    const auto files = pipeline::write_agreement(*d_->seg->result()->agreement, base.toStdString());
+    const auto files =
+        pipeline::write_agreement(*d_->seg->result()->agreement, pipeline::agreement_base(path.toStdString()));
     setStatus(QString("Agreement maps written: %1").arg(q(files.front())).replace("_WT.nii.gz", "_{WT,TC,ET}.nii.gz"));
     return true;
   } catch (const std::exception& e) {

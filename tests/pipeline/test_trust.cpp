@@ -187,6 +187,11 @@ TEST(Agreement, CountsTheSubsetsThatIncludeEachVoxel) {
   ag.fraction[2].voxels = {0.1f, 0.2f, 0.5f, 0.9995f};
   EXPECT_EQ(agreement_bins(ag, 2).voxels, (std::vector<std::uint8_t>{0, 4, 2, 1}));
   EXPECT_THROW(agreement_bins(ag, 3), std::invalid_argument);
+  // Where `gmd segment --agreement` and the studio's export put the maps: <base>_WT.nii.gz next to the segmentation.
+  EXPECT_EQ(agreement_base("out/SEG.nii.gz"), "out/SEG");
+  EXPECT_EQ(agreement_base("out/seg.NII"), "out/seg");
+  EXPECT_EQ(agreement_base("out/seg"), "out/seg");
+  EXPECT_EQ(agreement_base(".nii.gz"), ".nii.gz");
 }
 
 // On a tiny network: the agreement of `segment --agreement` is the count over the subsets that the encode-once

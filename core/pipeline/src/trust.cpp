@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <cctype>
 #include <cmath>
 #include <filesystem>
 #include <limits>
@@ -255,6 +256,15 @@ io::LabelMap agreement_bins(const Agreement& a, int region) {
     m.voxels[i] = v >= 0.999f ? 1 : v >= 0.5f ? 2 : v >= some ? 4 : 0;
   }
   return m;
+}
+
+std::string agreement_base(const std::string& p) {
+  std::string lower = p;
+  for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  for (const std::string ext : {".nii.gz", ".nii"})
+    if (lower.size() > ext.size() && lower.compare(lower.size() - ext.size(), std::string::npos, ext) == 0)
+      return p.substr(0, p.size() - ext.size());
+  return p;
 }
 
 std::vector<std::string> write_agreement(const Agreement& a, const std::string& base) {

@@ -35,7 +35,8 @@ class ViewArea : public QWidget {
   // the views, recomputes the default window/level and the 3D brain outline; false (another
   // modality of the same case) keeps them when the geometry is the same. nullptr clears the views.
   void setImage(const io::Image* image, const QString& name, bool new_case);
-  // Label map (BraTS labels) in the same geometry as the image; nullptr hides the overlay.
+  // Label map (BraTS labels) in the same geometry as the image, copied into the display frame (the caller's map
+  // need not outlive the call); nullptr hides the overlay.
   void setLabels(const io::LabelMap* labels);
   bool hasImage() const;
   bool hasLabels() const;

@@ -89,6 +89,9 @@ std::string agreement_text(const Agreement& a);
 // the voxel (fraction >= 0.999), 2 where at least half do, 4 where fewer than half but at least one do (fraction
 // >= 0.5 / subsets, so linear resampling's fringe below one subset stays 0), 0 elsewhere.
 io::LabelMap agreement_bins(const Agreement& a, int region);
+// The base of the agreement maps written next to a segmentation: "path/seg.nii.gz" or ".nii" (any case) -> "path/seg";
+// any other name is its own base.
+std::string agreement_base(const std::string& segmentation_path);
 // Writes the three fraction maps as float NIfTI: <base>_WT.nii.gz, <base>_TC.nii.gz, <base>_ET.nii.gz
 // (`base` = a path without the extension). Returns the files written.
 std::vector<std::string> write_agreement(const Agreement& a, const std::string& base);
