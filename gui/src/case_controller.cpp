@@ -1,11 +1,6 @@
 #include "gmd/gui/case_controller.hpp"
 
-#include <QDeadlineTimer>
 #include <QDir>
-#include <QEventLoop>
-#include <QFutureWatcher>
-#include <QTimer>
-#include <QtConcurrent/QtConcurrentRun>
 #include <QFileInfo>
 #include <exception>
 #include <new>
@@ -19,136 +14,24 @@ namespace fs = std::filesystem;
 namespace {
 fs::path to_path(const QString& s) { return fs::path(s.toStdString()); }
 
-QString human_bytes(qint64 b) {
-  if (b >= 1024 * 1024) return QString("%1 MB").arg(b / (1024.0 * 1024.0), 0, 'f', 1);
-  if (b >= 1024) return QString("%1 kB").arg(b / 1024.0, 0, 'f', 0);
-  return QString("%1 bytes").arg(b);
-}
-
-QString stem_of(const QString& name) {
-  const QString l = name.toLower();
-  if (l.endsWith(".nii.gz")) return name.left(name.size() - 7);
-  if (l.endsWith(".nii")) return name.left(name.size() - 4);
-  return {};
-}
 }  // namespace
 
-int classify_file_name(const QString& file_name) {
-  const QString name = QFileInfo(file_name).fileName();
-  if (name.isEmpty() || name.startsWith('.')) return -1;
-  const QString stem = stem_of(name);
-  if (stem.isEmpty()) return -1;
-  const qsizetype sep = std::max(stem.lastIndexOf('_'), stem.lastIndexOf('-'));
-  const QString suffix = (sep < 0 ? stem : stem.mid(sep + 1)).toLower();
-  if (suffix == "seg") return kSegSlot;
-  if (suffix == "t2f") return 0;
-  if (suffix == "t1n") return 1;
-  if (suffix == "t2w") return 3;
-  if (auto m = parse_modality(suffix.toStdString())) return *m;
-  return -1;
+CaseController::CaseController(QObject* parent) : QObject(parent) {
+  model_ = new ModalityBarModel(this);
+  // Reading needs no prefix: the IO layer's messages name the file and the problem.
+  loader_ = new BackgroundJob(QString(), QStringLiteral("out of memory while reading the images"), this);
+  connect(loader_, &BackgroundJob::finished, this, [this](const JobOutcome& out) {
+    const auto* c = std::any_cast<std::shared_ptr<io::Case>>(&out.value);
+    const bool ok = c && *c;
+    if (ok)
+      apply(*c, pending_folder_);
+    else
+      fail(pending_title_, out.error.isEmpty() ? QStringLiteral("reading the images gave no case") : out.error);
+    Q_EMIT loaded(ok);
+    Q_EMIT loadingChanged(false);
+  });
 }
-
-FileSorting sort_files(const QStringList& paths) {
-  FileSorting s;
-  for (const QString& p : paths) {
-    const QString name = QFileInfo(p).fileName();
-    if (stem_of(name).isEmpty()) {
-      s.ignored << p;
-      continue;
-    }
-    const int k = classify_file_name(name);
-    if (k < 0) {
-      s.unknown << p;
-      continue;
-    }
-    QString& slot = k == kSegSlot ? s.seg : s.modality[static_cast<size_t>(k)];
-    if (!slot.isEmpty()) {
-      s.conflicts << QString("%1 and %2 both look like %3")
-                         .arg(QFileInfo(slot).fileName(), name,
-                              k == kSegSlot ? QString("the segmentation") : q(std::string(modality_display(k))));
-      continue;
-    }
-    slot = p;
-  }
-  return s;
-}
-
-QString SlotInfo::tooltip() const {
-  if (!present) return QString("not present");
-  return QString("%1\n%2 on disk\n%3 x %4 x %5 voxels\nspacing %6 x %7 x %8 mm")
-      .arg(file_name, human_bytes(bytes))
-      .arg(size[0]).arg(size[1]).arg(size[2])
-      .arg(spacing[0], 0, 'g', 4).arg(spacing[1], 0, 'g', 4).arg(spacing[2], 0, 'g', 4);
-}
-
-// ---------------------------------------------------------------- ModalityBarModel
-ModalityBarModel::ModalityBarModel(CaseController* controller) : QAbstractListModel(controller), c_(controller) {}
-
-int ModalityBarModel::rowCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : kNumModalities; }
-
-QVariant ModalityBarModel::data(const QModelIndex& index, int role) const {
-  if (!index.isValid() || index.row() < 0 || index.row() >= kNumModalities) return {};
-  const int m = index.row();
-  const SlotInfo& s = c_->slot(m);
-  switch (role) {
-    case Qt::DisplayRole: return q(std::string(modality_display(m)));
-    case Qt::ToolTipRole: return s.tooltip();
-    case Qt::CheckStateRole: return subset_has(c_->selected(), m) ? Qt::Checked : Qt::Unchecked;
-    case PresentRole: return s.present;
-    case SelectedRole: return subset_has(c_->selected(), m);
-    case DisplayedRole: return c_->displayed() == m;
-    case FileNameRole: return s.file_name;
-    case PathRole: return s.path;
-    case SizeTextRole:
-      if (!s.present) return QString();
-      return QString("%1 x %2 x %3, %4 x %5 x %6 mm")
-          .arg(s.size[0]).arg(s.size[1]).arg(s.size[2])
-          .arg(s.spacing[0], 0, 'g', 3).arg(s.spacing[1], 0, 'g', 3).arg(s.spacing[2], 0, 'g', 3);
-    default: return {};
-  }
-}
-
-bool ModalityBarModel::setData(const QModelIndex& index, const QVariant& value, int role) {
-  if (!index.isValid() || index.row() < 0 || index.row() >= kNumModalities) return false;
-  const int m = index.row();
-  if (role == Qt::CheckStateRole || role == SelectedRole) {
-    if (!c_->slot(m).present) return false;
-    const bool on = role == SelectedRole ? value.toBool() : value.toInt() == Qt::Checked;
-    c_->setModalitySelected(m, on);
-    return true;
-  }
-  if (role == DisplayedRole && value.toBool()) {
-    if (!c_->slot(m).present) return false;
-    c_->setDisplayed(m);
-    return true;
-  }
-  return false;
-}
-
-Qt::ItemFlags ModalityBarModel::flags(const QModelIndex& index) const {
-  if (!index.isValid()) return Qt::NoItemFlags;
-  Qt::ItemFlags f = Qt::ItemIsSelectable;
-  if (c_->slot(index.row()).present) f |= Qt::ItemIsEnabled | Qt::ItemIsUserCheckable;
-  return f;
-}
-
-QHash<int, QByteArray> ModalityBarModel::roleNames() const {
-  auto r = QAbstractListModel::roleNames();
-  r[PresentRole] = "present";
-  r[SelectedRole] = "selected";
-  r[DisplayedRole] = "displayed";
-  r[FileNameRole] = "fileName";
-  r[PathRole] = "path";
-  r[SizeTextRole] = "sizeText";
-  return r;
-}
-
-void ModalityBarModel::refresh() {
-  Q_EMIT dataChanged(index(0), index(kNumModalities - 1));
-}
-
-// ---------------------------------------------------------------- CaseController
-CaseController::CaseController(QObject* parent) : QObject(parent) { model_ = new ModalityBarModel(this); }
+// The loader, a child, waits for a read in progress when it is destroyed.
 CaseController::~CaseController() = default;
 
 bool CaseController::hasCase() const { return case_ != nullptr; }
@@ -231,7 +114,7 @@ bool CaseController::filesToCase(const QStringList& paths, const QHash<QString, 
     bool consistent = true;
     for (const QString& p : paths) {
       if (classify_file_name(p) < 0) continue;
-      const QString stem = stem_of(QFileInfo(p).fileName());
+      const QString stem = nifti_stem(QFileInfo(p).fileName());
       const qsizetype sep = std::max(stem.lastIndexOf('_'), stem.lastIndexOf('-'));
       const QString prefix = sep > 0 ? stem.left(sep) : QString();
       if (id.isEmpty()) id = prefix;
@@ -262,7 +145,7 @@ bool CaseController::openFiles(const QStringList& paths, const QHash<QString, in
 }
 
 bool CaseController::openFilesAsync(const QStringList& paths, const QHash<QString, int>& assigned) {
-  if (loading_) return false;
+  if (isLoading()) return false;
   io::CaseFiles files;
   QString folder;
   if (!filesToCase(paths, assigned, &files, &folder)) return false;
@@ -270,7 +153,7 @@ bool CaseController::openFilesAsync(const QStringList& paths, const QHash<QStrin
 }
 
 bool CaseController::openFolderAsync(const QString& dir) {
-  if (loading_) return false;
+  if (isLoading()) return false;
   try {
     const io::CaseFiles files = io::discover_case(to_path(dir));
     return loadAsync(files, QDir(dir).absolutePath(), "Cannot open case");
@@ -280,53 +163,19 @@ bool CaseController::openFolderAsync(const QString& dir) {
   return false;
 }
 
-bool CaseController::isLoading() const { return loading_; }
+bool CaseController::isLoading() const { return loader_->isRunning(); }
 
 bool CaseController::loadAsync(const io::CaseFiles& files, const QString& folder, const QString& title) {
-  struct Outcome {
-    std::shared_ptr<io::Case> c;
-    QString error;
-  };
-  loading_ = true;
+  pending_folder_ = folder;
+  pending_title_ = title;
+  const auto read = [files](const JobControl&) -> std::any { return std::make_shared<io::Case>(io::load_case(files)); };
+  if (!loader_->start(read, q(files.id) + ": out of memory while reading the images"))
+    return false;
   Q_EMIT loadingChanged(true);
-  auto* watcher = new QFutureWatcher<Outcome>(this);
-  connect(watcher, &QFutureWatcher<Outcome>::finished, this, [this, watcher, folder, title] {
-    const Outcome out = watcher->result();
-    watcher->deleteLater();
-    bool ok = false;
-    if (out.c) {
-      apply(out.c, folder);
-      ok = true;
-    } else {
-      fail(title, out.error);
-    }
-    loading_ = false;
-    Q_EMIT loaded(ok);
-    Q_EMIT loadingChanged(false);
-  });
-  watcher->setFuture(QtConcurrent::run([files]() -> Outcome {
-    Outcome o;
-    try {
-      o.c = std::make_shared<io::Case>(io::load_case(files));
-    } catch (const std::bad_alloc&) {
-      o.error = q(files.id) + ": out of memory while reading the images";
-    } catch (const std::exception& e) {
-      o.error = q(e.what());
-    }
-    return o;
-  }));
   return true;
 }
 
-bool CaseController::waitForLoaded(int timeout_ms) {
-  QDeadlineTimer deadline(timeout_ms);
-  while (loading_ && !deadline.hasExpired()) {
-    QEventLoop loop;
-    QTimer::singleShot(10, &loop, &QEventLoop::quit);
-    loop.exec();
-  }
-  return !loading_;
-}
+bool CaseController::waitForLoaded(int timeout_ms) { return loader_->wait(timeout_ms); }
 
 bool CaseController::assignFile(int slot, const QString& path) {
   if (slot < 0 || slot > kSegSlot) return false;
@@ -453,32 +302,5 @@ void CaseController::setDisplayed(int m) {
   model_->refresh();
   Q_EMIT displayedChanged(m);
 }
-
-// ---------------------------------------------------------------- RecentCases
-RecentCases::RecentCases(QSettings* settings, int capacity) : settings_(settings), capacity_(capacity) {}
-
-QStringList RecentCases::list() const {
-  QStringList out;
-  for (const QString& f : settings_->value("recent/cases").toStringList())
-    if (QFileInfo(f).exists()) out << f;
-  return out;
-}
-
-void RecentCases::add(const QString& folder) {
-  const QString abs = QFileInfo(folder).absoluteFilePath();
-  QStringList l = settings_->value("recent/cases").toStringList();
-  l.removeAll(abs);
-  l.prepend(abs);
-  while (l.size() > capacity_) l.removeLast();
-  settings_->setValue("recent/cases", l);
-}
-
-void RecentCases::remove(const QString& folder) {
-  QStringList l = settings_->value("recent/cases").toStringList();
-  l.removeAll(QFileInfo(folder).absoluteFilePath());
-  settings_->setValue("recent/cases", l);
-}
-
-void RecentCases::clear() { settings_->remove("recent/cases"); }
 
 }  // namespace gmd::gui

@@ -34,6 +34,7 @@
 #include "gmd/gui/case_controller.hpp"
 #include "gmd/gui/modality_bar.hpp"
 #include "gmd/gui/qtext.hpp"
+#include "gmd/gui/recent_cases.hpp"
 #include "gmd/gui/segmentation_controller.hpp"
 #include "gmd/pipeline/service.hpp"
 #include "gmd/pipeline/trust.hpp"

@@ -9,6 +9,7 @@
 
 #include "gmd/gui/case_controller.hpp"
 #include "gmd/gui/modality_bar.hpp"
+#include "gmd/gui/recent_cases.hpp"
 #include "gui_test_util.hpp"
 
 using namespace gmd;

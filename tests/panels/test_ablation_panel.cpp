@@ -331,3 +331,48 @@ TEST(AblationPanel, FollowsTheMainViewSliceAndReportsUserChoices) {
   EXPECT_EQ(subset.at(0).at(0).toInt(), static_cast<int>(gmd::parse_subset("flair")));
   EXPECT_EQ(panel.selectedSubset(), gmd::parse_subset("flair"));
 }
+
+// The run state without widgets (AblationRun): automatic mode restarts for the newest request only, cancel ends
+// as "cancelled" without a result, and a missing case or model is said in words.
+TEST(AblationRun, AutomaticModeComputesOnlyTheNewestCase) {
+  ASSERT_TRUE(env().ok) << env().error;
+  AblationRun run;
+  run.setSegmentOptions(cpu());
+  QSignalSpy done(&run, &AblationRun::finished);
+  QSignalSpy started(&run, &AblationRun::started);
+  run.setAutoRun(true);
+  run.setModel(gmd::pipeline::Model::load(env().cli_run));
+  EXPECT_FALSE(run.isRunning());  // no case yet
+  run.setCase(std::make_shared<const gmd::io::Case>(gmd::io::load_case(gmd::io::discover_case(first_case()))));
+  EXPECT_TRUE(run.isRunning());   // started by itself
+  run.setCase(std::make_shared<const gmd::io::Case>(gmd::io::load_case(gmd::io::discover_case(no_seg_case()))));
+  EXPECT_EQ(run.result(), nullptr);
+  ASSERT_TRUE(run.runBlocking()) << run.lastError().toStdString();
+  ASSERT_NE(run.result(), nullptr);
+  EXPECT_EQ(run.result()->entries.size(), 7u);  // the second case's three modalities
+  EXPECT_EQ(done.count(), 1);                   // the stale computation ended silently
+  EXPECT_EQ(started.count(), 2);                // the first, then the newest once the first had wound down
+  EXPECT_FALSE(run.isRunning());
+}
+
+TEST(AblationRun, CancelEndsWithoutAResultAndMissingInputsAreSaid) {
+  ASSERT_TRUE(env().ok) << env().error;
+  AblationRun run;
+  run.setSegmentOptions(cpu());
+  EXPECT_FALSE(run.run());
+  EXPECT_EQ(run.lastError(), QStringLiteral("no case loaded"));
+  run.setCase(std::make_shared<const gmd::io::Case>(gmd::io::load_case(gmd::io::discover_case(first_case()))));
+  EXPECT_FALSE(run.run());
+  EXPECT_EQ(run.lastError(), QStringLiteral("no model loaded"));
+  run.setModel(gmd::pipeline::Model::load(env().cli_run));
+  QSignalSpy done(&run, &AblationRun::finished);
+  ASSERT_TRUE(run.run());
+  EXPECT_FALSE(run.run());  // one at a time
+  run.cancel();
+  ASSERT_TRUE(done.wait(60000));
+  EXPECT_FALSE(done.at(0).at(0).toBool());
+  EXPECT_EQ(run.lastError(), QStringLiteral("cancelled"));
+  EXPECT_EQ(run.result(), nullptr);
+  ASSERT_TRUE(run.runBlocking()) << run.lastError().toStdString();  // and it computes again afterwards
+  EXPECT_EQ(run.result()->entries.size(), 15u);
+}

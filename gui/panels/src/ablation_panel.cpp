@@ -30,7 +30,6 @@
 #include <QValueAxis>
 #include <QVBoxLayout>
 #include <QWheelEvent>
-#include <QtConcurrent/QtConcurrentRun>
 #include <cmath>
 #include <functional>
 
@@ -249,6 +248,7 @@ class SliceView : public QWidget {
 // ---------------------------------------------------------------------------------------------------
 
 AblationPanel::AblationPanel(QWidget* parent) : QWidget(parent) {
+  run_ = new AblationRun(this);
   auto* v = new QVBoxLayout(this);
   v->setContentsMargins(2, 2, 2, 2);
   auto* bar1 = new QHBoxLayout;
@@ -352,13 +352,13 @@ AblationPanel::AblationPanel(QWidget* parent) : QWidget(parent) {
   connect(axis_box_, &QComboBox::currentIndexChanged, this, [this] {
     axis_ = axis_box_->currentData().toInt();
     const io::LabelMap* ref = nullptr;
-    if (result_) {
-      if (const auto* e = find_entry(*result_, result_->reference_subset)) ref = &e->labels;
-      if (case_ && case_->seg) ref = &*case_->seg;
-    } else if (case_ && case_->seg) {
-      ref = &*case_->seg;
+    if (run_->result()) {
+      if (const auto* e = find_entry(*run_->result(), run_->result()->reference_subset)) ref = &e->labels;
+      if (run_->currentCase() && run_->currentCase()->seg) ref = &*run_->currentCase()->seg;
+    } else if (run_->currentCase() && run_->currentCase()->seg) {
+      ref = &*run_->currentCase()->seg;
     }
-    index_ = ref ? tumour_slice(*ref, axis_) : (case_ ? slice_count(case_->geom, axis_) / 2 : 0);
+    index_ = ref ? tumour_slice(*ref, axis_) : (run_->currentCase() ? slice_count(run_->currentCase()->geom, axis_) / 2 : 0);
     refreshImages();
     emitSlice();
   });
@@ -381,10 +381,18 @@ AblationPanel::AblationPanel(QWidget* parent) : QWidget(parent) {
     Q_EMIT subsetChosen(s);
   };
   large_->on_wheel = [this](int d) {
-    if (!case_) return;
-    slider_->setValue(std::clamp(index_ + d, 0, slice_count(case_->geom, axis_) - 1));
+    if (!run_->currentCase()) return;
+    slider_->setValue(std::clamp(index_ + d, 0, slice_count(run_->currentCase()->geom, axis_) - 1));
   };
-  connect(&watch_, &QFutureWatcher<Outcome>::finished, this, &AblationPanel::onFinished);
+  connect(run_, &AblationRun::started, this, &AblationPanel::onStarted);
+  connect(run_, &AblationRun::finished, this, &AblationPanel::onFinished);
+  connect(run_, &AblationRun::resultCleared, this, &AblationPanel::onResultCleared);
+  connect(run_, &AblationRun::runningChanged, this, &AblationPanel::updateControls);
+  connect(run_, &AblationRun::progress, this, [this](double f, const QString& stage) {
+    bar_->setValue(static_cast<int>(std::clamp(f, 0.0, 1.0) * 1000));
+    bar_->setFormat(QStringLiteral("%1 %p%").arg(stage));
+    Q_EMIT progress(f, stage);
+  });
   updateControls();
 }
 
@@ -395,10 +403,8 @@ void AblationPanel::resizeEvent(QResizeEvent* e) {
   if (top_split_->orientation() != o) top_split_->setOrientation(o);
 }
 
-AblationPanel::~AblationPanel() {
-  if (cancel_flag_) cancel_flag_->store(true);
-  watch_.waitForFinished();
-}
+// The job, a child, cancels a running ablation and waits for it when it is destroyed.
+AblationPanel::~AblationPanel() = default;
 
 QStringList AblationPanel::tableHeaders() const {
   return {QStringLiteral("Subset"),  QStringLiteral("n"),       QStringLiteral("Dice WT"), QStringLiteral("Dice TC"),
@@ -410,138 +416,75 @@ QStringList AblationPanel::tableHeaders() const {
 void AblationPanel::setCase(const io::Case& c) { setCase(std::make_shared<const io::Case>(c)); }
 
 void AblationPanel::setCase(std::shared_ptr<const io::Case> c) {
-  cancel();
-  case_ = std::move(c);
-  clearResult();
-  background_ = case_ ? background_modality(case_->present()) : -1;
-  window_ = background_ >= 0 ? grey_window(*case_->images[static_cast<std::size_t>(background_)]) : viz::WindowLevel{};
-  if (case_ && !slice_from_view_) {
-    index_ = case_->seg ? tumour_slice(*case_->seg, axis_) : slice_count(case_->geom, axis_) / 2;
-  }
-  if (case_) index_ = std::clamp(index_, 0, slice_count(case_->geom, axis_) - 1);
+  background_ = c ? background_modality(c->present()) : -1;
+  window_ = background_ >= 0 ? grey_window(*c->images[static_cast<std::size_t>(background_)]) : viz::WindowLevel{};
+  if (c && !slice_from_view_) index_ = c->seg ? tumour_slice(*c->seg, axis_) : slice_count(c->geom, axis_) / 2;
+  if (c) index_ = std::clamp(index_, 0, slice_count(c->geom, axis_) - 1);
+  const bool auto_run = run_->autoRun();
+  run_->setAutoRun(false);  // draw the new case before an automatic run starts
+  run_->setCase(std::move(c));
   refreshImages();
   updateControls();
-  maybeAutoRun();
+  run_->setAutoRun(auto_run);
 }
 
 void AblationPanel::setModel(const pipeline::Model& m) {
-  cancel();
-  model_ = m;
-  clearResult();
+  const bool auto_run = run_->autoRun();
+  run_->setAutoRun(false);
+  run_->setModel(m);
   refreshImages();
   updateControls();
-  maybeAutoRun();
+  run_->setAutoRun(auto_run);
 }
 
 void AblationPanel::setAutoRun(bool on) {
-  auto_run_ = on;
   const QSignalBlocker b(auto_box_);
   auto_box_->setChecked(on);
-  maybeAutoRun();
+  run_->setAutoRun(on);
 }
 
-void AblationPanel::maybeAutoRun() {
-  if (auto_run_ && case_ && model_ && !result_ && !isRunning()) run();
-}
-
-bool AblationPanel::isRunning() const { return watch_.isRunning(); }
+bool AblationPanel::isRunning() const { return run_->isRunning(); }
 
 bool AblationPanel::run() {
-  if (!case_ || !model_) {
-    error_ = !case_ ? QStringLiteral("no case loaded") : QStringLiteral("no model loaded");
-    info_->setText(error_);
-    return false;
-  }
-  if (isRunning()) return false;
-  error_.clear();
-  cancel_flag_ = std::make_shared<std::atomic<bool>>(false);
-  const uint64_t gen = ++generation_;
-  running_generation_ = gen;
-  auto flag = cancel_flag_;
-  auto c = case_;
-  auto m = *model_;
-  auto opt = opt_;
+  const bool ready = run_->currentCase() && run_->model();
+  const bool started = run_->run();
+  if (!ready) info_->setText(run_->lastError());
+  return started;
+}
+
+void AblationPanel::cancel() { run_->cancel(); }
+
+bool AblationPanel::runBlocking() { return run_->runBlocking(); }
+
+void AblationPanel::onStarted() {
   bar_->setValue(0);
   bar_->setFormat(QStringLiteral("starting\u2026"));
-  watch_.setFuture(QtConcurrent::run([this, flag, c, m, opt, gen]() -> Outcome {
-    Outcome o;
-    o.generation = gen;
-    pipeline::Progress p;
-    p.cancelled = [flag] { return flag->load(); };
-    p.report = [this, gen](const std::string& stage, double f) {
-      const QString s = QString::fromStdString(stage);
-      QMetaObject::invokeMethod(
-          this,
-          [this, gen, s, f] {
-            if (gen != generation_) return;
-            bar_->setValue(static_cast<int>(std::clamp(f, 0.0, 1.0) * 1000));
-            bar_->setFormat(QStringLiteral("%1 %p%").arg(s));
-            Q_EMIT progress(f, s);
-          },
-          Qt::QueuedConnection);
-    };
-    try {
-      o.ablation = std::make_shared<pipeline::Ablation>(pipeline::ablate(m, *c, opt, p));
-    } catch (const Cancelled&) {
-      o.error = QStringLiteral("cancelled");
-    } catch (const std::exception& e) {
-      o.error = QString::fromStdString(e.what());
-    }
-    return o;
-  }));
   updateControls();
-  return true;
 }
 
-void AblationPanel::cancel() {
-  if (cancel_flag_) cancel_flag_->store(true);
-}
-
-bool AblationPanel::runBlocking() {
-  if (isRunning() && running_generation_ != generation_) {
-    // A stale computation (the case or model changed since) is still winding down: let it end.
-    QEventLoop loop;
-    connect(&watch_, &QFutureWatcher<Outcome>::finished, &loop, &QEventLoop::quit);
-    if (isRunning()) loop.exec();
-  }
-  if (!isRunning() && !run()) return false;
-  QEventLoop loop;
-  connect(this, &AblationPanel::finished, &loop, &QEventLoop::quit);
-  if (isRunning()) loop.exec();
-  return result_ != nullptr && error_.isEmpty();
-}
-
-void AblationPanel::onFinished() {
-  const Outcome o = watch_.result();
-  const bool current = o.generation == generation_;
-  if (current) {
-    if (o.ablation) {
-      result_ = o.ablation;
-      error_.clear();
-      if (!slice_from_view_ && case_ && !case_->seg) {
-        if (const auto* e = find_entry(*result_, result_->reference_subset)) index_ = tumour_slice(e->labels, axis_);
-      }
-      if (!selected_ || !find_entry(*result_, selected_)) selected_ = result_->reference_subset;
-      bar_->setValue(1000);
-      bar_->setFormat(QStringLiteral("done"));
-    } else {
-      error_ = o.error;
-      bar_->setValue(0);
-      bar_->setFormat(o.error == QStringLiteral("cancelled") ? QStringLiteral("cancelled") : QStringLiteral("failed"));
+void AblationPanel::onFinished(bool ok) {
+  const auto& result = run_->result();
+  const auto& c = run_->currentCase();
+  if (ok) {
+    if (!slice_from_view_ && c && !c->seg) {
+      if (const auto* e = find_entry(*result, result->reference_subset)) index_ = tumour_slice(e->labels, axis_);
     }
-    refreshImages();
-    refreshTable();
-    refreshChart();
+    if (!selected_ || !find_entry(*result, selected_)) selected_ = result->reference_subset;
+    bar_->setValue(1000);
+    bar_->setFormat(QStringLiteral("done"));
+  } else {
+    bar_->setValue(0);
+    bar_->setFormat(run_->lastError() == QStringLiteral("cancelled") ? QStringLiteral("cancelled")
+                                                                     : QStringLiteral("failed"));
   }
+  refreshImages();
+  refreshTable();
+  refreshChart();
   updateControls();
-  if (current) Q_EMIT finished(o.ablation != nullptr);
-  // A request that arrived while this one ran (auto mode, new case/model).
-  if (!current) maybeAutoRun();
+  Q_EMIT finished(ok);
 }
 
-void AblationPanel::clearResult() {
-  ++generation_;  // a running computation's result is stale now
-  result_.reset();
+void AblationPanel::onResultCleared() {
   selected_ = 0;
   refreshTable();
   refreshChart();
@@ -550,7 +493,7 @@ void AblationPanel::clearResult() {
 void AblationPanel::setSlice(int axis, int index) {
   slice_from_view_ = true;
   axis_ = std::clamp(axis, 0, 2);
-  index_ = case_ ? std::clamp(index, 0, slice_count(case_->geom, axis_) - 1) : std::max(0, index);
+  index_ = run_->currentCase() ? std::clamp(index, 0, slice_count(run_->currentCase()->geom, axis_) - 1) : std::max(0, index);
   refreshImages();
 }
 
@@ -570,13 +513,13 @@ void AblationPanel::setSelectedSubset(SubsetMask s) {
 }
 
 std::vector<RegionDependence> AblationPanel::dependence() const {
-  return result_ ? region_dependence(*result_) : std::vector<RegionDependence>{};
+  return run_->result() ? region_dependence(*run_->result()) : std::vector<RegionDependence>{};
 }
 
 void AblationPanel::refreshImages() {
   {
     const QSignalBlocker b1(slider_), b2(slice_spin_), b3(axis_box_);
-    const int n = case_ ? slice_count(case_->geom, axis_) : 1;
+    const int n = run_->currentCase() ? slice_count(run_->currentCase()->geom, axis_) : 1;
     slider_->setRange(0, std::max(0, n - 1));
     slice_spin_->setRange(1, std::max(1, n));
     slice_spin_->setSuffix(QStringLiteral(" / %1").arg(n));
@@ -584,26 +527,26 @@ void AblationPanel::refreshImages() {
     slice_spin_->setValue(index_ + 1);
     axis_box_->setCurrentIndex(axis_box_->findData(axis_));
   }
-  if (!case_) {
+  if (!run_->currentCase()) {
     grid_->empty_text = QStringLiteral("No case loaded.");
     grid_->setTiles({}, {1, 1});
     large_->setTile({}, {1, 1});
     return;
   }
-  const io::Geometry& g = case_->geom;
-  const io::Image* bg = background_ >= 0 ? &*case_->images[static_cast<std::size_t>(background_)] : nullptr;
+  const io::Geometry& g = run_->currentCase()->geom;
+  const io::Image* bg = background_ >= 0 ? &*run_->currentCase()->images[static_cast<std::size_t>(background_)] : nullptr;
   const QSizeF extent = slice_extent_mm(g, axis_);
   const QString bg_name = background_ >= 0 ? QString::fromStdString(std::string(modality_display(background_)))
                                            : QStringLiteral("none");
   std::vector<Tile> tiles;
   Tile ref;
   ref.subset = 0;
-  if (case_->seg) {
-    ref.image = render_slice(g, bg, window_, &*case_->seg, axis_, index_);
+  if (run_->currentCase()->seg) {
+    ref.image = render_slice(g, bg, window_, &*run_->currentCase()->seg, axis_, index_);
     ref.title = QStringLiteral("Ground truth");
     ref.short_title = QStringLiteral("Truth");
-  } else if (result_) {
-    const auto* e = find_entry(*result_, result_->reference_subset);
+  } else if (run_->result()) {
+    const auto* e = find_entry(*run_->result(), run_->result()->reference_subset);
     ref.image = render_slice(g, bg, window_, e ? &e->labels : nullptr, axis_, index_);
     ref.title = QStringLiteral("Reference: all present");
     ref.short_title = QStringLiteral("Reference");
@@ -614,8 +557,8 @@ void AblationPanel::refreshImages() {
   ref.caption = QStringLiteral("%1 %2 \u00b7 background %3").arg(axis_name(axis_)).arg(index_ + 1).arg(bg_name);
   tiles.push_back(ref);
   Tile large_tile = ref;
-  if (result_) {
-    for (const auto& e : result_->entries) {
+  if (run_->result()) {
+    for (const auto& e : run_->result()->entries) {
       Tile t;
       t.subset = e.subset;
       t.image = render_slice(g, bg, window_, &e.labels, axis_, index_);
@@ -629,8 +572,8 @@ void AblationPanel::refreshImages() {
   grid_->empty_text.clear();
   grid_->setTiles(std::move(tiles), extent);
   grid_->setSelected(selected_);
-  if (result_ && large_tile.subset != 0) {
-    const auto* e = find_entry(*result_, large_tile.subset);
+  if (run_->result() && large_tile.subset != 0) {
+    const auto* e = find_entry(*run_->result(), large_tile.subset);
     large_tile.caption = QStringLiteral("Dice WT %1 TC %2 ET %3 \u00b7 %4 mL WT")
                              .arg(dice_text(e->dice[0]), dice_text(e->dice[1]), dice_text(e->dice[2]))
                              .arg(e->region_ml[0], 0, 'f', 1);
@@ -640,11 +583,11 @@ void AblationPanel::refreshImages() {
 
 void AblationPanel::refreshTable() {
   table_->setRowCount(0);
-  if (!result_) {
+  if (!run_->result()) {
     dep_label_->clear();
     return;
   }
-  const auto& a = *result_;
+  const auto& a = *run_->result();
   table_->setRowCount(static_cast<int>(a.entries.size()));
   for (int r = 0; r < static_cast<int>(a.entries.size()); ++r) {
     const auto& e = a.entries[static_cast<std::size_t>(r)];
@@ -671,8 +614,8 @@ void AblationPanel::refreshTable() {
     // ground truth. "n/e": not evaluated (no table, or no row for the subset), never a made-up number.
     const pipeline::SubsetAccuracy* expected = nullptr;
     int held_out = 0;
-    if (model_ && model_->accuracy()) {
-      const auto& table = *model_->accuracy();
+    if (run_->model() && run_->model()->accuracy()) {
+      const auto& table = *run_->model()->accuracy();
       if (const auto it = table.subsets.find(e.subset); it != table.subsets.end()) expected = &it->second;
       held_out = table.cases;
     }
@@ -705,7 +648,7 @@ void AblationPanel::refreshChart() {
   chart->legend()->setFont(small);
   chart->setMargins(QMargins(2, 2, 2, 2));
   const bool volume = chart_mode_->currentIndex() == 1;
-  if (result_) {
+  if (run_->result()) {
     // Horizontal bars: the subset names stay readable on the category axis.
     auto* series = new QHorizontalBarSeries;
     QStringList cats;
@@ -715,14 +658,14 @@ void AblationPanel::refreshChart() {
       set->setColor(region_color(k));
       set->setBorderColor(region_color(k).darker(130));
       // Last entry at the top: the categories run bottom-up.
-      for (auto it = result_->entries.rbegin(); it != result_->entries.rend(); ++it) {
+      for (auto it = run_->result()->entries.rbegin(); it != run_->result()->entries.rend(); ++it) {
         const double v = volume ? it->region_ml[static_cast<std::size_t>(k)] : it->dice[static_cast<std::size_t>(k)];
         *set << v;
         ymax = std::max(ymax, v);
       }
       series->append(set);
     }
-    for (auto it = result_->entries.rbegin(); it != result_->entries.rend(); ++it)
+    for (auto it = run_->result()->entries.rbegin(); it != run_->result()->entries.rend(); ++it)
       cats << short_subset_name(subset_name(it->subset));
     series->setBarWidth(0.85);
     chart->addSeries(series);
@@ -741,7 +684,7 @@ void AblationPanel::refreshChart() {
     series->attachAxis(x);
     series->attachAxis(y);
     y->setTitleText(volume ? QStringLiteral("region volume (mL)")
-                           : (result_->against_truth ? QStringLiteral("Dice vs ground truth")
+                           : (run_->result()->against_truth ? QStringLiteral("Dice vs ground truth")
                                                      : QStringLiteral("Dice vs all-present prediction")));
   } else {
     chart->setTitle(QStringLiteral("No ablation yet"));
@@ -754,37 +697,39 @@ void AblationPanel::refreshChart() {
 
 void AblationPanel::updateControls() {
   const bool running = isRunning();
-  run_btn_->setEnabled(case_ && model_ && !running);
+  const auto& c = run_->currentCase();
+  const auto& model = run_->model();
+  run_btn_->setEnabled(c && model && !running);
   cancel_btn_->setEnabled(running);
-  csv_btn_->setEnabled(result_ != nullptr);
-  png_btn_->setEnabled(case_ != nullptr);
+  csv_btn_->setEnabled(run_->result() != nullptr);
+  png_btn_->setEnabled(c != nullptr);
   QString t;
-  if (!case_)
+  if (!c)
     t = QStringLiteral("No case loaded.");
   else {
-    t = QStringLiteral("Case %1: %2").arg(QString::fromStdString(case_->id),
-                                           QString::fromStdString(subset_name(case_->present())));
-    t += case_->seg ? QStringLiteral(", with seg") : QStringLiteral(", no seg");
-    if (!model_) t += QStringLiteral(" \u00b7 no model loaded");
+    t = QStringLiteral("Case %1: %2").arg(QString::fromStdString(c->id), QString::fromStdString(subset_name(c->present())));
+    t += c->seg ? QStringLiteral(", with seg") : QStringLiteral(", no seg");
+    if (!model) t += QStringLiteral(" \u00b7 no model loaded");
     else {
-      const SubsetMask usable = case_->present() & model_->modalities();
+      const SubsetMask usable = c->present() & model->modalities();
       t += QStringLiteral(" \u00b7 %1 subsets").arg(subsets_within(usable).size());
     }
   }
-  if (!error_.isEmpty() && error_ != QStringLiteral("cancelled")) t += QStringLiteral(" \u00b7 error: ") + error_;
+  const QString error = run_->lastError();
+  if (!error.isEmpty() && error != QStringLiteral("cancelled")) t += QStringLiteral(" \u00b7 error: ") + error;
   info_->setText(t);
 }
 
 QString AblationPanel::csv() const {
-  return result_ ? QString::fromStdString(pipeline::ablation_csv(*result_)) : QString();
+  return run_->result() ? QString::fromStdString(pipeline::ablation_csv(*run_->result())) : QString();
 }
 
 bool AblationPanel::exportCsv(const QString& path, QString* error) {
-  if (!result_) {
+  if (!run_->result()) {
     if (error) *error = QStringLiteral("no ablation to export");
     return false;
   }
-  return save_text(path, pipeline::ablation_csv(*result_), error);
+  return save_text(path, pipeline::ablation_csv(*run_->result()), error);
 }
 
 QWidget* AblationPanel::gridWidget() const { return grid_; }

@@ -1,10 +1,10 @@
 #pragma once
 // UI-independent state of the loaded case (testable without a display): which files fill which
 // modality slot, which modalities the user ticked for segmentation, which one is displayed.
+// File-name sorting: case_files.hpp; the modality bar's model: modality_bar_model.hpp; recent cases:
+// recent_cases.hpp.
 // Widgets (ModalityBar, MainWindow) observe it; all errors come out as errorOccurred(title, text).
-#include <QAbstractListModel>
 #include <QObject>
-#include <QSettings>
 #include <QString>
 #include <QStringList>
 #include <array>
@@ -13,62 +13,12 @@
 #include <optional>
 
 #include "gmd/common/modality.hpp"
+#include "gmd/gui/background_job.hpp"
+#include "gmd/gui/case_files.hpp"
+#include "gmd/gui/modality_bar_model.hpp"
 #include "gmd/io/case.hpp"
 
 namespace gmd::gui {
-
-// Classifies a file name: 0..3 modality (FLAIR, T1, T1ce, T2), 4 segmentation, -1 unknown or not
-// NIfTI. "<anything>_<suffix>.nii[.gz]" with suffix flair/t1/t1ce/t2/seg (case-insensitive; BraTS
-// 2023 t2f/t1n/t1c/t2w and t1gd accepted).
-int classify_file_name(const QString& file_name);
-inline constexpr int kSegSlot = kNumModalities;
-
-// Sorting of a dropped/opened set of files into slots.
-struct FileSorting {
-  std::array<QString, kNumModalities> modality;  // empty = none
-  QString seg;
-  QStringList unknown;   // NIfTI files whose name does not say the modality (user must assign)
-  QStringList ignored;   // not NIfTI
-  QStringList conflicts; // "a.nii.gz and b.nii.gz both look like T1"
-};
-FileSorting sort_files(const QStringList& paths);
-
-// What the modality bar shows for one slot.
-struct SlotInfo {
-  bool present = false;
-  QString path;
-  QString file_name;
-  qint64 bytes = 0;
-  std::array<std::size_t, 3> size{0, 0, 0};
-  std::array<double, 3> spacing{0, 0, 0};
-  QString tooltip() const;  // file name, size on disk, voxels, spacing
-};
-
-class CaseController;
-
-// Qt list model of the four modality slots (rows FLAIR, T1, T1ce, T2) for the modality bar.
-class ModalityBarModel : public QAbstractListModel {
-  Q_OBJECT
- public:
-  enum Role {
-    PresentRole = Qt::UserRole + 1,  // bool: file loaded for this modality
-    SelectedRole,                    // bool: ticked for segmentation (only if present)
-    DisplayedRole,                   // bool: shown in the views
-    FileNameRole,                    // QString
-    PathRole,                        // QString
-    SizeTextRole                     // QString e.g. "240 x 240 x 155, 1 x 1 x 1 mm"
-  };
-  explicit ModalityBarModel(CaseController* controller);
-  int rowCount(const QModelIndex& parent = {}) const override;
-  QVariant data(const QModelIndex& index, int role) const override;
-  bool setData(const QModelIndex& index, const QVariant& value, int role) override;
-  Qt::ItemFlags flags(const QModelIndex& index) const override;
-  QHash<int, QByteArray> roleNames() const override;
-  void refresh();
-
- private:
-  CaseController* c_;
-};
 
 class CaseController : public QObject {
   Q_OBJECT
@@ -132,21 +82,8 @@ class CaseController : public QObject {
   QString folder_;
   QString last_error_;
   ModalityBarModel* model_ = nullptr;
-  bool loading_ = false;
-};
-
-// Recently opened cases (most recent first, at most `capacity`), kept in QSettings.
-class RecentCases {
- public:
-  explicit RecentCases(QSettings* settings, int capacity = 8);
-  QStringList list() const;  // existing folders only
-  void add(const QString& folder);
-  void remove(const QString& folder);
-  void clear();
-
- private:
-  QSettings* settings_;
-  int capacity_;
+  BackgroundJob* loader_ = nullptr;  // openFolderAsync / openFilesAsync
+  QString pending_folder_, pending_title_;
 };
 
 }  // namespace gmd::gui

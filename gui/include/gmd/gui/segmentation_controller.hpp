@@ -1,54 +1,19 @@
 #pragma once
-// Model choice and segmentation runs, off the UI thread (testable without a display).
-#include <QFutureWatcher>
+// Segmentation runs, off the UI thread (testable without a display).
 #include <QObject>
 #include <QString>
-#include <atomic>
 #include <functional>
 #include <memory>
-#include <optional>
 
 #include "gmd/common/modality.hpp"
+#include "gmd/gui/background_job.hpp"
+#include "gmd/gui/model_controller.hpp"
 #include "gmd/io/case.hpp"
 #include "gmd/pipeline/service.hpp"
 
 namespace gmd::gui {
 
-// Which model segments: the bundled default (pipeline::Model::default_path()) unless the user
-// loads another one from a training run folder. Loading is lazy: nothing is read until needed.
-class ModelController : public QObject {
-  Q_OBJECT
- public:
-  explicit ModelController(QObject* parent = nullptr);
-  // Loads the model in `run_or_file`; on failure keeps the previous one and emits errorOccurred.
-  bool loadFrom(const QString& run_or_file);
-  // Makes sure a model is loaded (the default one if none was chosen). False + errorOccurred
-  // (plain words: where it looked) when there is none.
-  bool ensureLoaded();
-  // Forgets the chosen model (the default is used again).
-  void useDefault();
-  bool isLoaded() const;
-  std::optional<pipeline::Model> model() const;
-  QString modelPath() const;    // empty when none is loaded
-  QString displayName() const;  // e.g. "default (ds-gmd, FLAIR+T1+T1ce+T2)"
-  QString summary() const;      // model card text (Model::summary())
-  // "" when the model can segment with `use`, else the reason in plain words (Model::check_usable).
-  QString checkUsable(SubsetMask use) const;
-  // The loaded model's expected accuracy for `use` (nullopt while no model is loaded).
-  std::optional<pipeline::Trust> expectedTrust(SubsetMask use) const;
-  QString lastError() const;
-
- Q_SIGNALS:
-  void modelChanged();
-  void errorOccurred(const QString& title, const QString& message);
-
- private:
-  std::optional<pipeline::Model> model_;
-  bool is_default_ = false;
-  QString last_error_;
-};
-
-// Runs a segmentation on a worker thread (QtConcurrent). Progress callbacks from the worker are
+// Runs a segmentation on a worker thread (a BackgroundJob). Progress callbacks from the worker are
 // marshalled to this object's thread as progressChanged() signals; cancel() makes the next
 // Progress::cancelled() poll return true (the pipeline then throws gmd::Cancelled).
 class SegmentationController : public QObject {
@@ -91,14 +56,11 @@ class SegmentationController : public QObject {
   void optionsChanged();
 
  private:
-  void onWorkerDone();
-  struct Outcome;
+  void onJobFinished(const JobOutcome& out);
   ModelController* models_;
   SegmentFn fn_;
   pipeline::SegmentOptions opt_;
-  std::shared_ptr<std::atomic<bool>> cancel_flag_;
-  QFutureWatcher<std::shared_ptr<Outcome>>* watcher_ = nullptr;
-  bool running_ = false;
+  BackgroundJob* job_ = nullptr;
   std::shared_ptr<const pipeline::Segmentation> result_;
   std::shared_ptr<const io::Case> result_case_, pending_case_;
   QString model_name_, model_path_, pending_model_name_, pending_model_path_;

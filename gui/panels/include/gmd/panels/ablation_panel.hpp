@@ -10,14 +10,13 @@
 // Embedding: setCase() and setModel() from the main window, setSlice() whenever its slice moves;
 // listen to sliceChosen (the user moved the slice here) and subsetChosen (a thumbnail was clicked).
 // Headless screenshot: setCase, setModel, runBlocking(), then grab().
-#include <QFutureWatcher>
 #include <QWidget>
-#include <atomic>
 #include <memory>
 #include <optional>
 
 #include "gmd/io/case.hpp"
 #include "gmd/panels/ablation_model.hpp"
+#include "gmd/panels/ablation_run.hpp"
 #include "gmd/pipeline/service.hpp"
 
 QT_BEGIN_NAMESPACE
@@ -48,7 +47,7 @@ class AblationPanel : public QWidget {
   void setCase(const io::Case& c);
   void setCase(std::shared_ptr<const io::Case> c);
   void setModel(const pipeline::Model& m);
-  void setSegmentOptions(const pipeline::SegmentOptions& o) { opt_ = o; }
+  void setSegmentOptions(const pipeline::SegmentOptions& o) { run_->setSegmentOptions(o); }
   // Compute automatically whenever both a case and a model are set (default off: press Compute).
   void setAutoRun(bool on);
 
@@ -59,8 +58,10 @@ class AblationPanel : public QWidget {
   // Runs (or waits for the running one) while processing events; true when a result is in.
   bool runBlocking();
 
-  const pipeline::Ablation* result() const { return result_.get(); }
-  QString lastError() const { return error_; }
+  const pipeline::Ablation* result() const { return run_->result().get(); }
+  QString lastError() const { return run_->lastError(); }
+  // The run state (case, model, computation, result) behind the widgets.
+  AblationRun* runState() const { return run_; }
   std::vector<RegionDependence> dependence() const;
   // Table contents as shown: rows in paper order, columns as tableHeaders().
   QTableWidget* table() const { return table_; }
@@ -95,34 +96,21 @@ class AblationPanel : public QWidget {
   void resizeEvent(QResizeEvent* e) override;
 
  private:
-  struct Outcome {
-    std::shared_ptr<pipeline::Ablation> ablation;
-    QString error;
-    uint64_t generation = 0;
-  };
-  void onFinished();
-  void clearResult();
+  void onStarted();
+  void onFinished(bool ok);
+  void onResultCleared();
   void refreshImages();
   void refreshTable();
   void refreshChart();
   void updateControls();
-  void maybeAutoRun();
   void emitSlice();
 
-  std::shared_ptr<const io::Case> case_;
-  std::optional<pipeline::Model> model_;
-  pipeline::SegmentOptions opt_;
-  std::shared_ptr<pipeline::Ablation> result_;
-  QString error_;
+  AblationRun* run_;  // child: the case, the model, the computation and its result
   viz::WindowLevel window_;
   int background_ = -1;
   int axis_ = kAxial, index_ = 0;
   bool slice_from_view_ = false;
   SubsetMask selected_ = 0;
-  bool auto_run_ = false;
-  uint64_t generation_ = 0, running_generation_ = 0;
-  std::shared_ptr<std::atomic<bool>> cancel_flag_;
-  QFutureWatcher<Outcome> watch_;
 
   QPushButton *run_btn_, *cancel_btn_, *csv_btn_, *png_btn_;
   QCheckBox* auto_box_;
