@@ -30,6 +30,11 @@ bool register_panel(const char* name, const char* title, int order,
   PanelRegistry::instance().add(PanelInfo{QString::fromUtf8(name), QString::fromUtf8(title), order, std::move(create)});
   return true;
 }
+
+bool register_panel_info(PanelInfo info) {
+  PanelRegistry::instance().add(std::move(info));
+  return true;
+}
 }  // namespace detail
 
 }  // namespace gmd::gui

@@ -1,7 +1,9 @@
 // Registers the researcher panels of gui/panels (training, ablation) when that library is built
 // (GMD_HAVE_RESEARCH_PANELS, set by gui/CMakeLists.txt), and wires them to the main window:
 // "Use this model" loads the run's model; the ablation panel follows the open case, the model and
-// the axial slice of the views.
+// the axial slice of the views. Their command-line hooks: the training panel opens a run with --run DIR (no case
+// needed for a screenshot); the ablation panel computes every subset before a headless screenshot; both want a
+// wide dock.
 #ifdef GMD_HAVE_RESEARCH_PANELS
 #include <QPointer>
 #include <optional>
@@ -63,8 +65,36 @@ QWidget* make_ablation(gmd::gui::StudioContext& ctx, QWidget* parent) {
   return p;
 }
 
+gmd::gui::PanelInfo training_info() {
+  gmd::gui::PanelInfo info{"training", "Training", 40, make_training};
+  gmd::gui::PanelOpenOption run;
+  run.name = "run";
+  run.description = "Training run folder to open in the training panel (replays its charts).";
+  run.value_name = "DIR";
+  run.open = [](QWidget* w, const QString& dir) -> QString {
+    auto* p = gmd::gui::panel_widget<gmd::panels::TrainingPanel>(w);
+    if (!p || !p->openRun(dir)) return QString("cannot open training run '%1'").arg(dir);
+    return {};
+  };
+  run.needs_no_case = true;
+  info.options.push_back(run);
+  info.dock_share = 0.62;  // charts
+  return info;
+}
+
+gmd::gui::PanelInfo ablation_info() {
+  gmd::gui::PanelInfo info{"ablation", "Ablation", 50, make_ablation};
+  // The grid of every subset is computed on demand (encode once); a screenshot shows it computed.
+  info.prepare_screenshot = [](QWidget* w) {
+    auto* p = gmd::gui::panel_widget<gmd::panels::AblationPanel>(w);
+    return p && p->runBlocking();
+  };
+  info.dock_share = 0.62;  // thumbnail grid
+  return info;
+}
+
 }  // namespace
 
-GMD_REGISTER_PANEL(training, "Training", 40, make_training)
-GMD_REGISTER_PANEL(ablation, "Ablation", 50, make_ablation)
+GMD_REGISTER_PANEL_INFO(training, training_info())
+GMD_REGISTER_PANEL_INFO(ablation, ablation_info())
 #endif

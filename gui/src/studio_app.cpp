@@ -23,14 +23,11 @@
 #include "gmd/common/regions.hpp"
 #include "gmd/gui/case_controller.hpp"
 #include "gmd/gui/main_window.hpp"
+#include "gmd/gui/panel_registry.hpp"
 #include "gmd/gui/segmentation_controller.hpp"
 #include "gmd/io/case.hpp"
 #include "gmd/viz/view_area.hpp"
 #include "gmd/viz/vtk_gl_widget.hpp"
-#ifdef GMD_HAVE_RESEARCH_PANELS
-#include "gmd/panels/ablation_panel.hpp"
-#include "gmd/panels/training_panel.hpp"
-#endif
 
 #ifndef GMD_SOURCE_DEMO_DIR
 #define GMD_SOURCE_DEMO_DIR ""
@@ -185,14 +182,31 @@ int run_studio(int argc, char** argv) {
   QCommandLineOption agreement_region("agreement-region", "Region of the agreement overlay: WT, TC or ET (default WT).",
                                       "REGION", "WT");
   QCommandLineOption size("size", "Window size, e.g. 1440x900.", "WxH");
-  QCommandLineOption run_dir("run", "Training run folder to open in the training panel (replays its charts).", "DIR");
   QCommandLineOption threads("threads",
                              "CPU threads for the segmentation engine (default: the 'engine/threads' setting, "
                              "else every core this process may use).",
                              "N");
   QCommandLineOption timeout("timeout", "Headless mode: give up after this many seconds (default 900).", "S", "900");
   cli.addOptions({demo, shot, layout, view, mods, panel, model, segment, device, overlay, agreement_region, size,
-                  run_dir, threads, timeout});
+                  threads, timeout});
+  // Options that open something in a panel come from the panels themselves (PanelInfo::options).
+  struct PanelOption {
+    QCommandLineOption option;
+    PanelInfo panel;
+    PanelOpenOption open;
+  };
+  const std::vector<PanelInfo> registered = PanelRegistry::instance().panels();
+  std::vector<PanelOption> panel_options;
+  for (const PanelInfo& p : registered)
+    for (const PanelOpenOption& o : p.options) {
+      panel_options.push_back({QCommandLineOption(o.name, o.description, o.value_name), p, o});
+      cli.addOption(panel_options.back().option);
+    }
+  auto info_of = [&registered](const QString& name) -> const PanelInfo* {
+    for (const PanelInfo& p : registered)
+      if (p.name == name.toLower()) return &p;
+    return nullptr;
+  };
   cli.process(app);
 
   const bool headless = cli.isSet(shot);
@@ -233,10 +247,11 @@ int run_studio(int argc, char** argv) {
   if (cli.isSet(panel) && !w.selectPanel(cli.value(panel)))
     return fail(QString("--panel: no panel named '%1' (available: %2)").arg(cli.value(panel), w.panelNames().join(", ")),
                 2);
-  // The researcher panels hold charts and thumbnail grids: give the side panel most of the window.
-  if (cli.isSet(panel) && (cli.value(panel).toLower() == "training" || cli.value(panel).toLower() == "ablation"))
+  // Panels with charts or thumbnail grids ask for most of the window (PanelInfo::dock_share).
+  const PanelInfo* shown_panel = cli.isSet(panel) ? info_of(cli.value(panel)) : nullptr;
+  if (shown_panel && shown_panel->dock_share > 0.0)
     if (auto* dock = w.findChild<QDockWidget*>())
-      w.resizeDocks({dock}, {static_cast<int>(width * 0.62)}, Qt::Horizontal);
+      w.resizeDocks({dock}, {static_cast<int>(width * shown_panel->dock_share)}, Qt::Horizontal);
   const QString ov = cli.value(overlay).toLower();
   if (ov != "labels" && ov != "regions" && ov != "agreement")
     return fail("--overlay expects labels, regions or agreement", 2);
@@ -302,20 +317,17 @@ int run_studio(int argc, char** argv) {
     });
   };
 
-  // Headless ablation screenshot: compute the ablation grid (encode once) before grabbing the window.
-  auto run_ablation_if_shown = [&] {
-#ifdef GMD_HAVE_RESEARCH_PANELS
-    if (!cli.isSet(panel) || cli.value(panel).toLower() != "ablation") return;
-    QWidget* pw = w.panel("ablation");
-    auto* ap = qobject_cast<gmd::panels::AblationPanel*>(pw);
-    if (!ap && pw) ap = pw->findChild<gmd::panels::AblationPanel*>();
-    if (ap && !ap->runBlocking()) std::cerr << "gmd-studio: the ablation did not complete" << std::endl;
-#endif
+  // Headless: let the shown panel compute what it shows (e.g. the ablation grid) before grabbing the window.
+  auto prepare_shown_panel = [&] {
+    if (!shown_panel || !shown_panel->prepare_screenshot) return;
+    if (!shown_panel->prepare_screenshot(w.panel(shown_panel->name)))
+      std::cerr << "gmd-studio: the " << shown_panel->name.toStdString() << " panel could not compute its view"
+                << std::endl;
   };
   QObject::connect(w.segmentation(), &SegmentationController::finished, &w, [&] {
     if (ov == "agreement") w.setOverlaySource(MainWindow::OverlaySource::Agreement);
     if (headless) {
-      run_ablation_if_shown();
+      prepare_shown_panel();
       capture();
     }
   });
@@ -331,20 +343,17 @@ int run_studio(int argc, char** argv) {
     if (cli.isSet(model) && !w.models()->loadFrom(cli.value(model))) {
       if (headless) return finish(2);
     }
-    if (cli.isSet(run_dir)) {
-#ifdef GMD_HAVE_RESEARCH_PANELS
-      QWidget* pw = w.panel("training");
-      auto* tp = qobject_cast<gmd::panels::TrainingPanel*>(pw);
-      if (!tp && pw) tp = pw->findChild<gmd::panels::TrainingPanel*>();
-      w.selectPanel("training");
-      if (!tp || !tp->openRun(cli.value(run_dir))) {
-        const int rc = report_error(QString("--run: cannot open training run '%1'").arg(cli.value(run_dir)), 2);
+    bool opened_without_case = false;
+    for (const PanelOption& po : panel_options) {
+      if (!cli.isSet(po.option)) continue;
+      w.selectPanel(po.panel.name);
+      const QString why = po.open.open(w.panel(po.panel.name), cli.value(po.option));
+      if (!why.isEmpty()) {
+        const int rc = report_error(QString("--%1: %2").arg(po.open.name, why), 2);
         if (headless) return finish(rc);
+      } else if (po.open.needs_no_case) {
+        opened_without_case = true;
       }
-#else
-      const int rc = report_error("--run: this build has no training panel", 2);
-      if (headless) return finish(rc);
-#endif
     }
     QString case_dir;
     const QStringList pos = cli.positionalArguments();
@@ -358,8 +367,8 @@ int run_studio(int argc, char** argv) {
       }
       case_dir = *d;
     }
-    if (case_dir.isEmpty() && pos.isEmpty() && cli.isSet(run_dir)) {
-      capture();  // the training panel needs no case
+    if (case_dir.isEmpty() && pos.isEmpty() && opened_without_case) {
+      capture();  // e.g. a training run: the panel needs no case
       return;
     }
     if (case_dir.isEmpty() && pos.isEmpty()) {

@@ -365,3 +365,46 @@ TEST(StudioCli, FailuresExitNonZeroWithAMessage) {
   EXPECT_TRUE(r.out.contains("T2 not present")) << r.out.toStdString();
   EXPECT_FALSE(fs::exists(root / "x.png"));
 }
+
+// The studio shell knows no panel by name: --run, the wide dock and the ablation's computation before a screenshot
+// are hooks the panels register (PanelInfo), read by studio_app.cpp.
+TEST(StudioCli, PanelOptionsAndHooksComeFromThePanelRegistry) {
+  const auto panels = PanelRegistry::instance().panels();
+  auto find = [&](const QString& name) -> const PanelInfo* {
+    for (const auto& p : panels)
+      if (p.name == name) return &p;
+    return nullptr;
+  };
+  const PanelInfo* training = find("training");
+  const PanelInfo* ablation = find("ablation");
+  ASSERT_TRUE(training && ablation);
+  ASSERT_EQ(training->options.size(), 1u);
+  EXPECT_EQ(training->options[0].name, QString("run"));
+  EXPECT_TRUE(training->options[0].needs_no_case);
+  EXPECT_TRUE(static_cast<bool>(ablation->prepare_screenshot));
+  EXPECT_GT(ablation->dock_share, 0.5);
+  EXPECT_EQ(find("segment")->dock_share, 0.0);  // the built-in panels keep the default dock
+  {
+    MainWindow w;  // without a case the ablation has nothing to compute: its hook says so
+    EXPECT_FALSE(ablation->prepare_screenshot(w.panel("ablation")));
+  }
+
+  const fs::path root = test::scratch_dir("cli_panel_hooks");
+  auto env = QProcessEnvironment::systemEnvironment();
+  env.insert("QT_QPA_PLATFORM", "offscreen");
+  auto r = run_studio({"--help"}, env);
+  EXPECT_EQ(r.rc, 0) << r.out.toStdString();
+  EXPECT_TRUE(r.out.contains("--run <DIR>") && r.out.contains("replays its charts")) << r.out.toStdString();
+
+  r = run_studio({"--run", qs(root / "no_such_run"), "--screenshot", qs(root / "x.png")}, env);
+  EXPECT_EQ(r.rc, 2) << r.out.toStdString();
+  EXPECT_TRUE(r.out.contains("--run: cannot open training run")) << r.out.toStdString();
+  EXPECT_FALSE(fs::exists(root / "x.png"));
+
+  std::string why;
+  const fs::path run = test::tiny_model(&why);
+  ASSERT_FALSE(run.empty()) << why;
+  r = run_studio({"--run", qs(run), "--screenshot", qs(root / "run.png")}, env);  // no case needed
+  EXPECT_EQ(r.rc, 0) << r.out.toStdString();
+  EXPECT_TRUE(fs::exists(root / "run.png"));
+}
