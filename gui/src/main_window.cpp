@@ -59,9 +59,7 @@ struct MainWindow::Impl {
   bool dialogs = true;
   bool async = false;
   QString pending_recent;
-  OverlaySource source = OverlaySource::None;
-  viz::OverlayStyle style;
-  int agreement_region = 0;
+  OverlayModel* overlay = nullptr;
   // actions
   QAction *open_folder = nullptr, *open_files = nullptr, *segment = nullptr, *cancel = nullptr,
           *export_labels = nullptr, *export_report = nullptr, *export_agreement = nullptr, *screenshot = nullptr, *reset_views = nullptr,
@@ -83,6 +81,7 @@ MainWindow::MainWindow(bool rendering, QWidget* parent) : QMainWindow(parent), d
   d_->cases = new CaseController(this);
   d_->models = new ModelController(this);
   d_->seg = new SegmentationController(d_->models, this);
+  d_->overlay = new OverlayModel(d_->cases, d_->seg, this);
   buildActions();
   buildUi(rendering);
 
@@ -119,6 +118,15 @@ MainWindow::MainWindow(bool rendering, QWidget* parent) : QMainWindow(parent), d
     if (d_->seg->isRunning()) setStatus(QString("Segmenting: %1 (%2 %)").arg(stage).arg(qRound(f * 100)));
   });
   connect(d_->models, &ModelController::modelChanged, this, [this] { updateActions(); });
+  connect(d_->overlay, &OverlayModel::labelsChanged, this, [this] {
+    drawOverlay();
+    Q_EMIT overlayChanged();
+    Q_EMIT reportChanged();
+  });
+  connect(d_->overlay, &OverlayModel::styleChanged, this, [this] {
+    d_->views->setOverlayStyle(d_->overlay->viewStyle());
+    Q_EMIT overlayChanged();
+  });
   connect(d_->bar, &ModalityBar::assignRequested, this, &MainWindow::chooseAssign);
   connect(d_->views, &viz::ViewArea::cursorChanged, d_->cursor_label, &QLabel::setText);
   connect(d_->views, &viz::ViewArea::hoverChanged, d_->cursor_label, &QLabel::setText);
@@ -502,9 +510,7 @@ void MainWindow::onCaseChanged() {
   const io::Image* img = c && m >= 0 && c->images[static_cast<size_t>(m)] ? &*c->images[static_cast<size_t>(m)] : nullptr;
   d.views->setImage(img, m >= 0 ? q(std::string(modality_display(m))) : QString(), true);
   if (d.wl_preset) d.wl_preset->setCurrentIndex(0);
-  d.source = hasSegmentation() ? OverlaySource::Segmentation : hasReference() ? OverlaySource::Reference
-                                                                              : OverlaySource::None;
-  applyOverlay();
+  d.overlay->resetForCase();
   if (c) {
     setWindowTitle(QString("GMD Studio - %1").arg(q(c->id)));
     setStatus(QString("Opened %1: %2%3.")
@@ -521,7 +527,9 @@ void MainWindow::onDisplayedChanged(int m) {
   if (!c || m < 0 || !c->images[static_cast<size_t>(m)]) return;
   d_->views->setImage(&*c->images[static_cast<size_t>(m)], q(std::string(modality_display(m))), false);
   if (d_->wl_preset) d_->wl_preset->setCurrentIndex(0);
-  applyOverlay();
+  drawOverlay();
+  Q_EMIT overlayChanged();
+  Q_EMIT reportChanged();
 }
 
 bool MainWindow::startSegmentation() {
@@ -537,8 +545,7 @@ void MainWindow::cancelSegmentation() { d_->seg->cancel(); }
 void MainWindow::onSegmentationFinished() {
   auto r = d_->seg->result();
   if (!r || d_->seg->resultCase() != d_->cases->currentCase()) return;
-  d_->source = OverlaySource::Segmentation;
-  applyOverlay();
+  d_->overlay->showSegmentation();
   setStatus(QString("Segmented %1 with %2 in %3 s on %4.")
                 .arg(d_->cases->caseId(), q(subset_name(r->used)))
                 .arg(r->seconds, 0, 'f', 1)
@@ -547,156 +554,57 @@ void MainWindow::onSegmentationFinished() {
 }
 
 // ------------------------------------------------------------------------------------------ overlay
-MainWindow::OverlaySource MainWindow::overlaySource() const { return d_->source; }
+// The state and the rules are OverlayModel's; the window draws it and shows what went wrong.
+OverlayModel* MainWindow::overlay() const { return d_->overlay; }
+MainWindow::OverlaySource MainWindow::overlaySource() const { return d_->overlay->source(); }
+bool MainWindow::hasSegmentation() const { return d_->overlay->hasSegmentation(); }
+bool MainWindow::hasReference() const { return d_->overlay->hasReference(); }
+bool MainWindow::hasAgreement() const { return d_->overlay->hasAgreement(); }
+int MainWindow::agreementRegion() const { return d_->overlay->agreementRegion(); }
+void MainWindow::setAgreementRegion(int region) { d_->overlay->setAgreementRegion(region); }
+bool MainWindow::setOverlaySource(OverlaySource s) { return d_->overlay->setSource(s); }
+const io::LabelMap* MainWindow::shownLabels() const { return d_->overlay->shownLabels(); }
+void MainWindow::setOverlayStyle(const viz::OverlayStyle& style) { d_->overlay->setStyle(style); }
+viz::OverlayStyle MainWindow::overlayStyle() const { return d_->overlay->style(); }
+std::optional<Report> MainWindow::report() const { return d_->overlay->report(); }
 
-bool MainWindow::hasSegmentation() const {
-  return d_->seg->result() && d_->seg->resultCase() && d_->seg->resultCase() == d_->cases->currentCase();
-}
-
-bool MainWindow::hasReference() const {
-  const auto c = d_->cases->currentCase();
-  return c && c->seg.has_value();
-}
-
-bool MainWindow::hasAgreement() const { return hasSegmentation() && d_->seg->result()->agreement.has_value(); }
-
-int MainWindow::agreementRegion() const { return d_->agreement_region; }
-
-void MainWindow::setAgreementRegion(int region) {
-  if (region < 0 || region > 2 || region == d_->agreement_region) return;
-  d_->agreement_region = region;
-  if (d_->source == OverlaySource::Agreement) applyOverlay();
-  else Q_EMIT overlayChanged();
-}
-
-bool MainWindow::setOverlaySource(OverlaySource s) {
-  if (s == OverlaySource::Segmentation && !hasSegmentation()) return false;
-  if (s == OverlaySource::Reference && !hasReference()) return false;
-  if (s == OverlaySource::Agreement && !hasAgreement()) return false;
-  d_->source = s;
-  applyOverlay();
-  return true;
-}
-
-const io::LabelMap* MainWindow::shownLabels() const {
-  switch (d_->source) {
-    case OverlaySource::Segmentation:
-    case OverlaySource::Agreement: return hasSegmentation() ? &d_->seg->result()->labels : nullptr;
-    case OverlaySource::Reference: return hasReference() ? &*d_->cases->currentCase()->seg : nullptr;
-    default: return nullptr;
-  }
-}
-
-void MainWindow::applyOverlay() {
-  if (d_->source == OverlaySource::Agreement && !hasAgreement()) d_->source = OverlaySource::Segmentation;
-  if (d_->source == OverlaySource::Agreement) {
-    const io::LabelMap bins = pipeline::agreement_bins(*d_->seg->result()->agreement, d_->agreement_region);
-    d_->views->setLabels(&bins);  // copied into the views' display frame
-  } else {
-    d_->views->setLabels(shownLabels());
-  }
-  d_->views->setOverlayStyle(viewStyle());
-  Q_EMIT overlayChanged();
-  Q_EMIT reportChanged();
-}
-
-// The style the views get: the agreement overlay has its own colours and bins (the toggles still apply).
-viz::OverlayStyle MainWindow::viewStyle() const {
-  viz::OverlayStyle s = d_->style;
-  if (d_->source == OverlaySource::Agreement) s.mode = viz::OverlayMode::Agreement;
-  return s;
-}
-
-void MainWindow::setOverlayStyle(const viz::OverlayStyle& style) {
-  d_->style = style;
-  d_->views->setOverlayStyle(viewStyle());
-  Q_EMIT overlayChanged();
-}
-
-viz::OverlayStyle MainWindow::overlayStyle() const { return d_->style; }
-
-std::optional<Report> MainWindow::report() const {
-  const io::LabelMap* labels = shownLabels();
-  const auto c = d_->cases->currentCase();
-  if (!labels || !c) return std::nullopt;
-  Report r;
-  r.case_id = c->id;
-  r.case_folder = d_->cases->caseFolder().toStdString();
-  r.present = c->present();
-  r.size = labels->geom.size;
-  r.spacing = labels->geom.spacing;
-  r.created = QDateTime::currentDateTime().toString(Qt::ISODate).toStdString();
-  if (d_->source == OverlaySource::Segmentation || d_->source == OverlaySource::Agreement) {
-    const auto s = d_->seg->result();
-    r.source = "segmentation";
-    r.used = s->used;
-    r.model_name = d_->seg->resultModelName().toStdString();
-    r.model_path = d_->seg->resultModelPath().toStdString();
-    r.device = s->device;
-    r.seconds = s->seconds;
-    r.region_ml = s->region_ml;
-    r.label_ml = s->label_ml;
-    r.trust = s->trust;
-    if (s->agreement) r.agreement = pipeline::agreement_json(*s->agreement);
-  } else {
-    r.source = "reference";
-    r.region_ml = pipeline::region_volumes_ml(*labels);
-    r.label_ml = pipeline::label_volumes_ml(*labels);
-  }
-  return r;
+void MainWindow::drawOverlay() {
+  d_->overlay->drawLabels([this](const io::LabelMap* labels) { d_->views->setLabels(labels); });  // views copy
+  d_->views->setOverlayStyle(d_->overlay->viewStyle());
 }
 
 // ------------------------------------------------------------------------------------------ exports
 bool MainWindow::exportLabels(const QString& path) {
-  const io::LabelMap* labels = shownLabels();
-  if (!labels) {
-    showError("Cannot export label map", "There is no segmentation to export: segment the case first.");
+  QString done;
+  const QString why = d_->overlay->exportLabels(path, &done);
+  if (!why.isEmpty()) {
+    showError("Cannot export label map", why);
     return false;
   }
-  try {
-    write_label_map(path, *labels);
-    setStatus(QString("Label map written to %1").arg(path));
-    return true;
-  } catch (const std::exception& e) {
-    showError("Cannot export label map", q(e.what()));
-  }
-  return false;
+  setStatus(done);
+  return true;
 }
 
 bool MainWindow::exportReport(const QString& path) {
-  const auto r = report();
-  if (!r) {
-    showError("Cannot export report", "There is no segmentation to report: segment the case first.");
+  QString done;
+  const QString why = d_->overlay->exportReport(path, &done);
+  if (!why.isEmpty()) {
+    showError("Cannot export report", why);
     return false;
   }
-  try {
-    if (path.toLower().endsWith(".json")) write_report_json(path, *r);
-    else if (path.toLower().endsWith(".csv")) write_report_csv(path, *r);
-    else throw InputError(path.toStdString() + ": choose a .csv or .json file name");
-    setStatus(QString("Report written to %1").arg(path));
-    return true;
-  } catch (const std::exception& e) {
-    showError("Cannot export report", q(e.what()));
-  }
-  return false;
+  setStatus(done);
+  return true;
 }
 
 bool MainWindow::exportAgreement(const QString& path) {
-  if (!hasAgreement()) {
-    showError("Cannot export agreement maps",
-              "This segmentation has no subset agreement maps: tick 'Map subset agreement' in the Segment panel "
-              "and segment again.");
+  QString done;
+  const QString why = d_->overlay->exportAgreement(path, &done);
+  if (!why.isEmpty()) {
+    showError("Cannot export agreement maps", why);
     return false;
   }
-  try {
-    const auto files =
-        pipeline::write_agreement(*d_->seg->result()->agreement, pipeline::agreement_base(path.toStdString()));
-    setStatus(QString("Agreement maps written: %1").arg(q(files.front())).replace("_WT.nii.gz", "_{WT,TC,ET}.nii.gz"));
-    return true;
-  } catch (const std::exception& e) {
-    showError("Cannot export agreement maps", q(e.what()));
-  }
-  return false;
+  setStatus(done);
+  return true;
 }
 
 QImage MainWindow::grabWindowImage() {
@@ -801,9 +709,9 @@ void MainWindow::updateActions() {
   d.cancel->setEnabled(running);
   d.open_folder->setEnabled(!loading);
   d.open_files->setEnabled(!loading);
-  d.export_labels->setEnabled(shownLabels() != nullptr);
-  d.export_report->setEnabled(shownLabels() != nullptr);
-  d.export_agreement->setEnabled(hasAgreement());
+  d.export_labels->setEnabled(d.overlay->canExportLabels());
+  d.export_report->setEnabled(d.overlay->canExportReport());
+  d.export_agreement->setEnabled(d.overlay->canExportAgreement());
   d.screenshot->setEnabled(true);
 }
 

@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 
+#include "gmd/gui/overlay_model.hpp"
 #include "gmd/gui/panel_registry.hpp"
 #include "gmd/gui/report.hpp"
 #include "gmd/io/image.hpp"
@@ -33,10 +34,7 @@ class RecentCases;
 class MainWindow : public QMainWindow {
   Q_OBJECT
  public:
-  // Agreement: the binned subset-agreement map of the segmentation (pipeline::agreement_bins) for one region;
-  // available when the segmentation was run with SegmentOptions::agreement. Reports and label exports stay those
-  // of the segmentation.
-  enum class OverlaySource { None, Segmentation, Reference, Agreement };
+  using OverlaySource = OverlayModel::Source;
 
   // rendering: create the OpenGL views (default: when OpenGL is available).
   explicit MainWindow(QWidget* parent = nullptr);
@@ -48,6 +46,7 @@ class MainWindow : public QMainWindow {
   SegmentationController* segmentation() const;
   viz::ViewArea* views() const;
   ModalityBar* modalityBar() const;
+  OverlayModel* overlay() const;  // what the views overlay and the exports write (the methods below forward to it)
   StudioContext& context();
 
   // Panels
@@ -116,8 +115,7 @@ class MainWindow : public QMainWindow {
   void onCaseChanged();
   void onDisplayedChanged(int m);
   void onSegmentationFinished();
-  void applyOverlay();
-  viz::OverlayStyle viewStyle() const;
+  void drawOverlay();
   void refreshRecentMenu();
   void updateActions();
   void setStatus(const QString& text);
