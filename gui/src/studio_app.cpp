@@ -25,6 +25,7 @@
 #include "gmd/gui/main_window.hpp"
 #include "gmd/gui/panel_registry.hpp"
 #include "gmd/gui/segmentation_controller.hpp"
+#include "gmd/gui/studio_session.hpp"
 #include "gmd/io/case.hpp"
 #include "gmd/viz/view_area.hpp"
 #include "gmd/viz/vtk_gl_widget.hpp"
@@ -192,14 +193,14 @@ int run_studio(int argc, char** argv) {
   // Options that open something in a panel come from the panels themselves (PanelInfo::options).
   struct PanelOption {
     QCommandLineOption option;
-    PanelInfo panel;
+    QString panel;
     PanelOpenOption open;
   };
   const std::vector<PanelInfo> registered = PanelRegistry::instance().panels();
   std::vector<PanelOption> panel_options;
   for (const PanelInfo& p : registered)
     for (const PanelOpenOption& o : p.options) {
-      panel_options.push_back({QCommandLineOption(o.name, o.description, o.value_name), p, o});
+      panel_options.push_back({QCommandLineOption(o.name, o.description, o.value_name), p.name, o});
       cli.addOption(panel_options.back().option);
     }
   auto info_of = [&registered](const QString& name) -> const PanelInfo* {
@@ -215,12 +216,6 @@ int run_studio(int argc, char** argv) {
   w.setDialogsEnabled(!headless);
   // Interactive: read images on a worker thread. Headless: the simple synchronous path.
   w.setAsyncLoading(!headless);
-
-  auto report_error = [&](const QString& msg, int code) -> int {
-    if (headless) return fail(msg, code);
-    w.showError("GMD Studio", msg);
-    return 0;
-  };
 
   // Window layout
   int width = 1440, height = 900;
@@ -289,138 +284,29 @@ int run_studio(int argc, char** argv) {
               << QGuiApplication::platformName().toStdString()
               << "'); the views are placeholders. Run under X11 or xvfb-run for rendered views." << std::endl;
 
+  StudioRequest request;
+  request.headless = headless;
+  request.screenshot = out;
+  request.model = cli.isSet(model) ? cli.value(model) : QString();
+  request.demo = cli.isSet(demo);
+  request.paths = cli.positionalArguments();
+  request.modalities = wanted;
+  request.segment = cli.isSet(segment);
+  request.show_agreement = ov == "agreement";
+  for (const PanelOption& po : panel_options)
+    if (cli.isSet(po.option)) request.panel_opens.push_back({po.panel, po.open, cli.value(po.option)});
+  if (shown_panel) request.shown_panel = *shown_panel;
+  bool timeout_ok = false;
+  request.timeout_s = cli.value(timeout).toInt(&timeout_ok);
+  if (!timeout_ok || request.timeout_s <= 0) request.timeout_s = 900;
+
   w.show();
-
-  int exit_code = 0;
-  bool done = false;
-  auto finish = [&](int code) {
-    if (done) return;
-    done = true;
-    exit_code = code;
-    QTimer::singleShot(0, &app, [&app, code] { app.exit(code); });
-  };
-  auto capture = [&] {
-    if (!headless) return;
-    // centre on the tumour, let the OpenGL views paint, then grab the window
-    if (w.shownLabels()) w.views()->centreOnTumour();
-    QTimer::singleShot(600, &w, [&] {
-      w.views()->refresh();
-      QApplication::processEvents();
-      QTimer::singleShot(300, &w, [&] {
-        if (w.saveScreenshot(out)) {
-          std::cout << "gmd-studio: screenshot written to " << out.toStdString() << std::endl;
-          finish(0);
-        } else {
-          finish(4);
-        }
-      });
-    });
-  };
-
-  // Headless: let the shown panel compute what it shows (e.g. the ablation grid) before grabbing the window.
-  auto prepare_shown_panel = [&] {
-    if (!shown_panel || !shown_panel->prepare_screenshot) return;
-    if (!shown_panel->prepare_screenshot(w.panel(shown_panel->name)))
-      std::cerr << "gmd-studio: the " << shown_panel->name.toStdString() << " panel could not compute its view"
-                << std::endl;
-  };
-  QObject::connect(w.segmentation(), &SegmentationController::finished, &w, [&] {
-    if (ov == "agreement") w.setOverlaySource(MainWindow::OverlaySource::Agreement);
-    if (headless) {
-      prepare_shown_panel();
-      capture();
-    }
-  });
-  QObject::connect(w.segmentation(), &SegmentationController::failed, &w, [&](const QString&) {
-    if (headless) finish(3);
-  });
-  QObject::connect(w.segmentation(), &SegmentationController::cancelled, &w, [&] {
-    if (headless) finish(3);
-  });
-
-  // Start once the event loop runs (the window is shown and sized).
-  QTimer::singleShot(0, &w, [&] {
-    if (cli.isSet(model) && !w.models()->loadFrom(cli.value(model))) {
-      if (headless) return finish(2);
-    }
-    bool opened_without_case = false;
-    for (const PanelOption& po : panel_options) {
-      if (!cli.isSet(po.option)) continue;
-      w.selectPanel(po.panel.name);
-      const QString why = po.open.open(w.panel(po.panel.name), cli.value(po.option));
-      if (!why.isEmpty()) {
-        const int rc = report_error(QString("--%1: %2").arg(po.open.name, why), 2);
-        if (headless) return finish(rc);
-      } else if (po.open.needs_no_case) {
-        opened_without_case = true;
-      }
-    }
-    QString case_dir;
-    const QStringList pos = cli.positionalArguments();
-    if (cli.isSet(demo)) {
-      QString why;
-      const auto d = find_demo_case(&why);
-      if (!d) {
-        const int rc = report_error(why, 2);
-        if (headless) finish(rc);
-        return;
-      }
-      case_dir = *d;
-    }
-    if (case_dir.isEmpty() && pos.isEmpty() && opened_without_case) {
-      capture();  // e.g. a training run: the panel needs no case
-      return;
-    }
-    if (case_dir.isEmpty() && pos.isEmpty()) {
-      if (headless) {
-        fail("--screenshot needs a case: give CASE_DIR or --demo", 2);
-        finish(2);
-      }
-      return;  // interactive without a case: the empty window
-    }
-    const bool opened = !case_dir.isEmpty() ? w.openCase(case_dir) : w.openPaths(pos);
-    if (!opened) {
-      if (headless) finish(2);
-      return;
-    }
-    if (w.cases()->isLoading()) {
-      // interactive: continue when the images are in (the event loop keeps running meanwhile)
-      if (!w.cases()->waitForLoaded(600000) || !w.cases()->hasCase()) return;
-    }
-    if (wanted) {
-      const SubsetMask missing = static_cast<SubsetMask>(wanted & ~w.cases()->present() & kFullMask);
-      if (missing) {
-        const int rc = report_error(QString("--modalities: %1 not present in case %2 (it has %3)")
-                                        .arg(QString::fromStdString(subset_name(missing)), w.cases()->caseId(),
-                                             QString::fromStdString(subset_name(w.cases()->present()))),
-                                    2);
-        if (headless) return finish(rc);
-      }
-      w.cases()->setSelected(wanted);
-      for (int m : {0, 2, 3, 1})
-        if (subset_has(wanted & w.cases()->present(), m)) {
-          w.cases()->setDisplayed(m);
-          break;
-        }
-    }
-    if (cli.isSet(demo) || cli.isSet(segment)) {
-      if (!w.startSegmentation() && headless) finish(3);
-      return;  // capture() runs when the segmentation has finished
-    }
-    capture();
-  });
-
-  if (headless) {
-    bool ok = false;
-    const int secs = cli.value(timeout).toInt(&ok);
-    QTimer::singleShot((ok && secs > 0 ? secs : 900) * 1000, &app, [&] {
-      if (w.segmentation()->isRunning()) w.segmentation()->cancel();
-      fail("timed out", 5);
-      finish(5);
-    });
-  }
+  StudioSession session(w, std::move(request));
+  QObject::connect(&session, &StudioSession::finished, &app,
+                   [&app](int code) { QTimer::singleShot(0, &app, [&app, code] { app.exit(code); }); });
+  session.start();
   const int rc = app.exec();
-  return done ? exit_code : rc;
+  return session.done() ? session.exitCode() : rc;
 }
 
 }  // namespace gmd::gui

@@ -1,5 +1,6 @@
 #pragma once
-// The gmd-studio program: command line, demo case lookup, theme, headless screenshot mode.
+// The gmd-studio program: command line, demo case lookup, theme; what it then does is a StudioSession
+// (studio_session.hpp).
 #include <QString>
 #include <optional>
 
