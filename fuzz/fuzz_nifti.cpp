@@ -35,10 +35,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   write_file(file, mode == 1 ? gzip(bytes) : bytes);
   try {
     if (flag & 4) {
-      const gmd::io::LabelMap l = gmd::io::read_labels(file);
+      const gmd::LabelMap l = gmd::io::read_labels(file);
       if (l.voxels.size() != l.geom.voxel_count()) finding("fuzz_nifti", "label map size does not match its geometry");
     } else {
-      const gmd::io::Image img = gmd::io::read_image(file, (flag & 8) == 0);
+      const gmd::Image img = gmd::io::read_image(file, (flag & 8) == 0);
       if (img.voxels.size() != img.geom.voxel_count()) finding("fuzz_nifti", "image size does not match its geometry");
       for (float v : img.voxels)
         if (!std::isfinite(v)) finding("fuzz_nifti", "read_image returned a non-finite voxel");

@@ -23,17 +23,17 @@ void seed(const std::string& target, const std::string& name, const std::string&
   write_file(g_out / target / ("seed-" + name), bytes);
 }
 
-gmd::io::Geometry geom(std::size_t nx, std::size_t ny, std::size_t nz) {
-  gmd::io::Geometry g;
+gmd::Geometry geom(std::size_t nx, std::size_t ny, std::size_t nz) {
+  gmd::Geometry g;
   g.size = {nx, ny, nz};
   return g;
 }
 
 // A synthetic modality: noise + a bright sphere (tumour) with a dark core; and its BraTS label map.
-gmd::io::Image synth_image(const gmd::io::Geometry& g, unsigned seed_value, float scale) {
+gmd::Image synth_image(const gmd::Geometry& g, unsigned seed_value, float scale) {
   std::mt19937 rng(seed_value);
   std::normal_distribution<float> noise(0.0f, 0.05f);
-  gmd::io::Image img;
+  gmd::Image img;
   img.geom = g;
   img.voxels.resize(g.voxel_count());
   const double cx = g.size[0] / 2.0, cy = g.size[1] / 2.0, cz = g.size[2] / 2.0;
@@ -47,8 +47,8 @@ gmd::io::Image synth_image(const gmd::io::Geometry& g, unsigned seed_value, floa
   return img;
 }
 
-gmd::io::LabelMap synth_labels(const gmd::io::Geometry& g) {
-  gmd::io::LabelMap l;
+gmd::LabelMap synth_labels(const gmd::Geometry& g) {
+  gmd::LabelMap l;
   l.geom = g;
   l.voxels.resize(g.voxel_count());
   const double cx = g.size[0] / 2.0, cy = g.size[1] / 2.0, cz = g.size[2] / 2.0;
@@ -65,7 +65,7 @@ gmd::io::LabelMap synth_labels(const gmd::io::Geometry& g) {
 void nifti_seeds() {
   const fs::path tmp = scratch() / "nifti";
   fs::create_directories(tmp);
-  auto image_file = [&](const gmd::io::Image& img, const std::string& name) {
+  auto image_file = [&](const gmd::Image& img, const std::string& name) {
     gmd::io::write_image(tmp / name, img);
     return read_file(tmp / name);
   };
@@ -88,13 +88,13 @@ void nifti_seeds() {
   const double c = std::cos(0.3), s = std::sin(0.3);
   g2.direction = {c, -s, 0, s, c, 0, 0, 0, 1};
   seed("fuzz_nifti", "t1ce-oblique.nii", flagged(0, image_file(synth_image(g2, 2, 1000.0f), "b.nii")));
-  gmd::io::Image zero;
+  gmd::Image zero;
   zero.geom = geom(4, 4, 4);
   zero.voxels.assign(64, 0.0f);
   const std::string zero_nii = image_file(zero, "z.nii");
   seed("fuzz_nifti", "zero.nii", flagged(0, zero_nii));
   seed("fuzz_nifti", "zero-allowed.nii", flagged(8, zero_nii));
-  gmd::io::Image flat = synth_image(geom(8, 8, 1), 3, 10.0f);  // one slice: "2D" error path
+  gmd::Image flat = synth_image(geom(8, 8, 1), 3, 10.0f);  // one slice: "2D" error path
   seed("fuzz_nifti", "slice.nii", flagged(0, image_file(flat, "s.nii")));
   gmd::io::write_labels(tmp / "seg.nii", synth_labels(g));
   gmd::io::write_labels(tmp / "seg.nii.gz", synth_labels(g));

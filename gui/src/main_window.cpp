@@ -507,7 +507,7 @@ void MainWindow::onCaseChanged() {
     else d.seg->clearResult();
   }
   const int m = d.cases->displayed();
-  const io::Image* img = c && m >= 0 && c->images[static_cast<size_t>(m)] ? &*c->images[static_cast<size_t>(m)] : nullptr;
+  const Image* img = c && m >= 0 && c->images[static_cast<size_t>(m)] ? &*c->images[static_cast<size_t>(m)] : nullptr;
   d.views->setImage(img, m >= 0 ? q(std::string(modality_display(m))) : QString(), true);
   if (d.wl_preset) d.wl_preset->setCurrentIndex(0);
   d.overlay->resetForCase();
@@ -563,13 +563,13 @@ bool MainWindow::hasAgreement() const { return d_->overlay->hasAgreement(); }
 int MainWindow::agreementRegion() const { return d_->overlay->agreementRegion(); }
 void MainWindow::setAgreementRegion(int region) { d_->overlay->setAgreementRegion(region); }
 bool MainWindow::setOverlaySource(OverlaySource s) { return d_->overlay->setSource(s); }
-const io::LabelMap* MainWindow::shownLabels() const { return d_->overlay->shownLabels(); }
+const LabelMap* MainWindow::shownLabels() const { return d_->overlay->shownLabels(); }
 void MainWindow::setOverlayStyle(const viz::OverlayStyle& style) { d_->overlay->setStyle(style); }
 viz::OverlayStyle MainWindow::overlayStyle() const { return d_->overlay->style(); }
 std::optional<Report> MainWindow::report() const { return d_->overlay->report(); }
 
 void MainWindow::drawOverlay() {
-  d_->overlay->drawLabels([this](const io::LabelMap* labels) { d_->views->setLabels(labels); });  // views copy
+  d_->overlay->drawLabels([this](const LabelMap* labels) { d_->views->setLabels(labels); });  // views copy
   d_->views->setOverlayStyle(d_->overlay->viewStyle());
 }
 

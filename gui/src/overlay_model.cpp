@@ -51,7 +51,7 @@ viz::OverlayStyle OverlayModel::viewStyle() const {
   return s;
 }
 
-const io::LabelMap* OverlayModel::shownLabels() const {
+const LabelMap* OverlayModel::shownLabels() const {
   switch (source_) {
     case Source::Segmentation:
     case Source::Agreement: return hasSegmentation() ? &seg_->result()->labels : nullptr;
@@ -60,9 +60,9 @@ const io::LabelMap* OverlayModel::shownLabels() const {
   }
 }
 
-void OverlayModel::drawLabels(const std::function<void(const io::LabelMap*)>& draw) const {
+void OverlayModel::drawLabels(const std::function<void(const LabelMap*)>& draw) const {
   if (source_ == Source::Agreement && hasAgreement()) {
-    const io::LabelMap bins = pipeline::agreement_bins(*seg_->result()->agreement, agreement_region_);
+    const LabelMap bins = pipeline::agreement_bins(*seg_->result()->agreement, agreement_region_);
     draw(&bins);
   } else {
     draw(shownLabels());
@@ -85,7 +85,7 @@ void OverlayModel::showSegmentation() {
 }
 
 std::optional<Report> OverlayModel::report() const {
-  const io::LabelMap* labels = shownLabels();
+  const LabelMap* labels = shownLabels();
   const auto c = cases_->currentCase();
   if (!labels || !c) return std::nullopt;
   Report r;
@@ -116,7 +116,7 @@ std::optional<Report> OverlayModel::report() const {
 }
 
 QString OverlayModel::exportLabels(const QString& path, QString* done) const {
-  const io::LabelMap* labels = shownLabels();
+  const LabelMap* labels = shownLabels();
   if (!labels) return "There is no segmentation to export: segment the case first.";
   try {
     write_label_map(path, *labels);

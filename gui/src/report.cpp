@@ -40,7 +40,7 @@ void write_report_json(const QString& path, const Report& r) {
 
 void write_report_csv(const QString& path, const Report& r) { write_text_atomically(path.toStdString(), r.to_csv()); }
 
-void write_label_map(const QString& path, const io::LabelMap& labels) {
+void write_label_map(const QString& path, const LabelMap& labels) {
   const QString l = path.toLower();
   if (!l.endsWith(".nii") && !l.endsWith(".nii.gz"))
     throw InputError(path.toStdString() + ": label maps are written as NIfTI; use .nii.gz or .nii");

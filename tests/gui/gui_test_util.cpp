@@ -14,8 +14,8 @@ fs::path scratch_dir(const std::string& name) {
   return p;
 }
 
-io::LabelMap tiny_labels(const TinyCaseSpec& spec) {
-  io::LabelMap l;
+LabelMap tiny_labels(const TinyCaseSpec& spec) {
+  LabelMap l;
   l.geom.size = spec.size;
   l.geom.spacing = spec.spacing;
   l.geom.direction = spec.direction;
@@ -38,7 +38,7 @@ io::LabelMap tiny_labels(const TinyCaseSpec& spec) {
 fs::path write_tiny_case(const fs::path& parent, const std::string& id, const TinyCaseSpec& spec) {
   const fs::path dir = parent / id;
   fs::create_directories(dir);
-  const io::LabelMap labels = tiny_labels(spec);
+  const LabelMap labels = tiny_labels(spec);
   // Brain: an ellipsoid filling most of the volume; per-modality tumour contrast.
   const std::array<std::array<float, 5>, 4> contrast{{
       // background-brain, ED, NCR, (unused), ET
@@ -49,7 +49,7 @@ fs::path write_tiny_case(const fs::path& parent, const std::string& id, const Ti
   }};
   for (int m = 0; m < kNumModalities; ++m) {
     if (!subset_has(spec.modalities, m)) continue;
-    io::Image img;
+    Image img;
     img.geom = labels.geom;
     img.voxels.assign(img.geom.voxel_count(), 0.0f);
     for (std::size_t z = 0; z < spec.size[2]; ++z)

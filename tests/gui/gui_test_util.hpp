@@ -11,7 +11,7 @@
 #include <string>
 
 #include "gmd/common/modality.hpp"
-#include "gmd/io/image.hpp"
+#include "gmd/common/image.hpp"
 #include "gmd/io/nifti.hpp"
 
 namespace gmd::test {
@@ -31,7 +31,7 @@ struct TinyCaseSpec {
 };
 
 // The label map of a spec (0 outside, 2 ED, 1 NCR/NET, 4 ET).
-io::LabelMap tiny_labels(const TinyCaseSpec& spec);
+LabelMap tiny_labels(const TinyCaseSpec& spec);
 // Writes <dir>/<id>/<id>_<modality>.nii.gz (+ _seg) and returns the case folder.
 fs::path write_tiny_case(const fs::path& parent, const std::string& id, const TinyCaseSpec& spec = {});
 

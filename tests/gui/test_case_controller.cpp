@@ -206,8 +206,8 @@ TEST(CaseController, BadInputsGiveNamedErrorsAndKeepTheOpenCase) {
   // 5. a segmentation with labels that are not BraTS labels
   const fs::path badseg = test::write_tiny_case(root, "badseg");
   {
-    const io::LabelMap l = test::tiny_labels({});
-    io::Image asfloat;
+    const LabelMap l = test::tiny_labels({});
+    Image asfloat;
     asfloat.geom = l.geom;
     asfloat.voxels.assign(l.voxels.begin(), l.voxels.end());
     asfloat.voxels[10] = 7.0f;

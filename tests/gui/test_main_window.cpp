@@ -97,7 +97,7 @@ TEST(MainWindow, ReferenceOverlayReportAndExports) {
   const auto r = w.report();
   ASSERT_TRUE(r);
   EXPECT_EQ(r->source, "reference");
-  const io::LabelMap truth = test::tiny_labels({});
+  const LabelMap truth = test::tiny_labels({});
   const auto expect = pipeline::region_volumes_ml(truth);
   for (int i = 0; i < 3; ++i) EXPECT_DOUBLE_EQ(r->region_ml[static_cast<size_t>(i)], expect[static_cast<size_t>(i)]);
   EXPECT_GT(r->region_ml[0], r->region_ml[1]);
@@ -187,7 +187,7 @@ TEST(MainWindow, AgreementOverlayShowsBinsAndExports) {
     pipeline::Segmentation s = fake_segmentation(c, use);
     if (with_agreement) {
       // Three subsets: the first takes the whole segmentation, the other two only the voxels of label 4.
-      io::LabelMap only_et = s.labels;
+      LabelMap only_et = s.labels;
       for (auto& v : only_et.voxels) v = v == 4 ? 4 : 0;
       pipeline::Agreement a = pipeline::agreement_from_labels({s.labels, only_et, only_et}, use);
       pipeline::summarise_agreement(a, s.labels);
@@ -243,7 +243,7 @@ TEST(MainWindow, AgreementOverlayShowsBinsAndExports) {
   for (int r = 0; r < 3; ++r) {
     const fs::path f = root / (std::string("case_agreement_") + region_name(r) + ".nii.gz");
     ASSERT_TRUE(fs::exists(f)) << f;
-    const io::Image back = io::read_image(f.string());
+    const Image back = io::read_image(f.string());
     EXPECT_EQ(back.geom.size, a.fraction[static_cast<size_t>(r)].geom.size);
     EXPECT_EQ(back.voxels, a.fraction[static_cast<size_t>(r)].voxels) << region_name(r);
   }

@@ -28,7 +28,7 @@ pipeline::Segmentation fake(const io::Case& c, SubsetMask use, bool agreement) {
   s.region_ml = pipeline::region_volumes_ml(s.labels);
   s.label_ml = pipeline::label_volumes_ml(s.labels);
   if (agreement) {
-    io::LabelMap empty = s.labels;
+    LabelMap empty = s.labels;
     std::fill(empty.voxels.begin(), empty.voxels.end(), std::uint8_t{0});
     s.agreement = pipeline::agreement_from_labels({s.labels, empty}, use);
     pipeline::summarise_agreement(*s.agreement, s.labels);
@@ -79,11 +79,11 @@ TEST(OverlayModel, FollowsTheCaseAndTheSegmentationAndSaysWhatCanBeExported) {
   EXPECT_EQ(overlay.viewStyle().mode, viz::OverlayMode::Agreement);
   EXPECT_NE(overlay.style().mode, viz::OverlayMode::Agreement);  // the user's style is kept for the other sources
   EXPECT_EQ(overlay.shownLabels(), &seg.result()->labels);
-  const io::LabelMap expected_tc = pipeline::agreement_bins(*seg.result()->agreement, 1);
+  const LabelMap expected_tc = pipeline::agreement_bins(*seg.result()->agreement, 1);
   overlay.setAgreementRegion(1);
   EXPECT_EQ(labels_changed.count(), before + 2);
   bool drew = false;
-  overlay.drawLabels([&](const io::LabelMap* l) {
+  overlay.drawLabels([&](const LabelMap* l) {
     ASSERT_NE(l, nullptr);
     EXPECT_EQ(l->voxels, expected_tc.voxels);
     drew = true;

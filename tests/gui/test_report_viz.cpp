@@ -89,10 +89,10 @@ TEST(Report, ExportsRoundTrip) {
 
   test::TinyCaseSpec spec;
   spec.spacing = {1.0, 1.5, 2.0};
-  io::LabelMap labels = test::tiny_labels(spec);
+  LabelMap labels = test::tiny_labels(spec);
   labels.geom.origin = {10, -20, 5};
   gui::write_label_map(QString::fromStdString((dir / "pred.nii.gz").string()), labels);
-  const io::LabelMap back = io::read_labels(dir / "pred.nii.gz");
+  const LabelMap back = io::read_labels(dir / "pred.nii.gz");
   EXPECT_EQ(back.voxels, labels.voxels);
   EXPECT_TRUE(back.geom.difference(labels.geom).empty()) << back.geom.difference(labels.geom);
   // not NIfTI: refused with the file named
@@ -165,7 +165,7 @@ TEST(Palette, LabelAndRegionModesColourTheRightVoxels) {
 }
 
 TEST(DisplayFrame, BringsAnyAxisOrderToLeftPosteriorSuperior) {
-  io::Geometry g;
+  Geometry g;
   g.size = {4, 5, 6};
   g.spacing = {1, 2, 3};
   // voxel x runs toward patient Right (-L), voxel y toward Superior, voxel z toward Anterior (-P)

@@ -9,7 +9,7 @@
 #include <random>
 #include <string>
 
-#include "gmd/io/image.hpp"
+#include "gmd/common/image.hpp"
 
 namespace gmd::io::test {
 namespace fs = std::filesystem;

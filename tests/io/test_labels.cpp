@@ -6,6 +6,7 @@
 #include "gmd/common/error.hpp"
 #include "gmd/io/labels.hpp"
 
+using namespace gmd;
 using namespace gmd::io;
 
 TEST(Labels, RegionNamesAndValidity) {

@@ -10,6 +10,7 @@
 #include "gmd/io/preprocess.hpp"
 #include "io_test_util.hpp"
 
+using namespace gmd;
 using namespace gmd::io;
 using namespace gmd::io::test;
 using ::testing::HasSubstr;

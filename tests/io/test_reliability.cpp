@@ -27,6 +27,7 @@
 #include "gmd/io/nifti_header.hpp"
 #include "io_test_util.hpp"
 
+using namespace gmd;
 using namespace gmd::io;
 using namespace gmd::io::test;
 using ::testing::HasSubstr;

@@ -221,9 +221,9 @@ QColor main_view_colour(int v) {
 }
 
 TEST(AblationPanel, SliceRenderingUsesTheMainViewsColoursAndRadiologicalOrientation) {
-  gmd::io::Geometry g;
+  gmd::Geometry g;
   g.size = {4, 3, 2};
-  gmd::io::LabelMap lab;
+  gmd::LabelMap lab;
   lab.geom = g;
   lab.voxels.assign(g.voxel_count(), 0);
   lab.at(0, 0, 1) = 4;
@@ -257,15 +257,15 @@ TEST(AblationPanel, SliceRenderingUsesTheMainViewsColoursAndRadiologicalOrientat
 // as the main views do: every thumbnail equals the thumbnail of the same volume resampled into the display frame
 // (viz::to_display, identity direction), slice counts, extents and the tumour slice are the display frame's.
 TEST(AblationPanel, NonAxialAcquisitionsShowAnatomicalPlanes) {
-  gmd::io::Geometry g;
+  gmd::Geometry g;
   g.size = {5, 4, 3};
   g.spacing = {1.0, 2.0, 3.0};
   g.direction = {0, 0, -1,   // world x (L) <- -voxel axis 2
                  0, -1, 0,   // world y (P) <- -voxel axis 1
                  1, 0, 0};   // world z (S) <- +voxel axis 0
-  gmd::io::LabelMap lab;
+  gmd::LabelMap lab;
   lab.geom = g;
-  gmd::io::Image img;
+  gmd::Image img;
   img.geom = g;
   constexpr std::array<std::uint8_t, 11> kScatter{0, 0, 0, 0, 0, 0, 1, 2, 4, 0, 0};
   for (std::size_t i = 0; i < g.voxel_count(); ++i) {
@@ -276,11 +276,11 @@ TEST(AblationPanel, NonAxialAcquisitionsShowAnatomicalPlanes) {
     for (std::size_t y = 0; y < 4; ++y) lab.at(4, y, z) = 4;
   const auto frame = gmd::viz::DisplayFrame::from_geometry(g);
   ASSERT_EQ(frame.size, (std::array<std::size_t, 3>{3, 4, 5}));
-  gmd::io::Geometry d;
+  gmd::Geometry d;
   d.size = frame.size;
   d.spacing = frame.spacing;
-  gmd::io::LabelMap dlab{d, gmd::viz::to_display(lab.voxels, frame)};
-  gmd::io::Image dimg{d, gmd::viz::to_display(img.voxels, frame)};
+  gmd::LabelMap dlab{d, gmd::viz::to_display(lab.voxels, frame)};
+  gmd::Image dimg{d, gmd::viz::to_display(img.voxels, frame)};
   const auto w = grey_window(img);
   for (int axis : {kSagittal, kCoronal, kAxial}) {
     ASSERT_EQ(slice_count(g, axis), static_cast<int>(frame.size[static_cast<std::size_t>(axis)])) << axis;

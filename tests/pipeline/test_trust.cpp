@@ -159,7 +159,7 @@ TEST(ExpectedTrust, ReportCarriesItInJsonAndCsv) {
 }
 
 TEST(Agreement, CountsTheSubsetsThatIncludeEachVoxel) {
-  io::LabelMap a, b, c;
+  LabelMap a, b, c;
   a.geom.size = {4, 1, 1};
   a.voxels = {0, 2, 1, 4};
   b = a;
@@ -244,7 +244,7 @@ TEST_F(AgreementOnTinyNet, EqualsTheCountOverTheAblationsSubsets) {
   EXPECT_EQ(with.agreement->subsets, 7);
   const Ablation ab = ablate(m, c, SegmentOptions{"cpu"});
   ASSERT_EQ(ab.entries.size(), 7u);
-  std::vector<io::LabelMap> maps;
+  std::vector<LabelMap> maps;
   for (const auto& e : ab.entries) maps.push_back(e.labels);
   const Agreement expect = agreement_from_labels(maps, use);
   int partial = 0;

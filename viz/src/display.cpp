@@ -6,7 +6,7 @@
 
 namespace gmd::viz {
 
-DisplayFrame DisplayFrame::from_geometry(const io::Geometry& g) {
+DisplayFrame DisplayFrame::from_geometry(const Geometry& g) {
   DisplayFrame f;
   f.source_size = g.size;
   // direction is row-major: D[world][voxel axis]. Assign each world axis the voxel axis that

@@ -168,7 +168,7 @@ SliceView* ViewArea::sliceView(ViewId v) const {
 SurfaceView* ViewArea::surfaceView() const { return d_->surface; }
 QWidget* ViewArea::viewWidget(ViewId v) const { return d_->content[static_cast<int>(v)]; }
 
-void ViewArea::setImage(const io::Image* image, const QString& name, bool new_case) {
+void ViewArea::setImage(const Image* image, const QString& name, bool new_case) {
   auto& d = *d_;
   if (!image || image->geom.voxel_count() == 0 || image->voxels.size() != image->geom.voxel_count()) {
     d.image = nullptr;
@@ -229,7 +229,7 @@ void ViewArea::setImage(const io::Image* image, const QString& name, bool new_ca
   Q_EMIT cursorChanged(describe(d.cursor));
 }
 
-void ViewArea::setLabels(const io::LabelMap* labels) {
+void ViewArea::setLabels(const LabelMap* labels) {
   auto& d = *d_;
   if (!labels || !d.image || labels->geom.size != d.frame.source_size ||
       labels->voxels.size() != labels->geom.voxel_count()) {

@@ -36,6 +36,7 @@
 
 #include "gmd/common/error.hpp"
 #include "gmd/common/fs_util.hpp"
+#include "gmd/io/itk_image.hpp"
 #include "gmd/io/nifti_header.hpp"
 
 namespace gmd::io {
@@ -72,21 +73,6 @@ std::string one_line(std::string s) {
 
 [[noreturn]] void fail(const fs::path& p, const std::string& problem) {
   throw InputError(p.string() + ": " + problem);
-}
-
-Geometry geometry_of(const FloatImage& img) {
-  Geometry g;
-  const auto size = img.GetLargestPossibleRegion().GetSize();
-  const auto& sp = img.GetSpacing();
-  const auto& org = img.GetOrigin();
-  const auto& dir = img.GetDirection();
-  for (unsigned i = 0; i < 3; ++i) {
-    g.size[i] = static_cast<std::size_t>(size[i]);
-    g.spacing[i] = sp[i];
-    g.origin[i] = org[i];
-    for (unsigned j = 0; j < 3; ++j) g.direction[i * 3 + j] = dir(i, j);
-  }
-  return g;
 }
 
 // ITK's NIfTI reader goes through niftilib, which zero-fills a short (truncated) data read and
@@ -198,26 +184,7 @@ typename itk::Image<T, 3>::Pointer wrap(const Volume<T>& v, const fs::path& path
     throw std::invalid_argument(fmt::format("{}: image holds {} voxels but its geometry {}x{}x{} needs {}",
                                             path.string(), v.voxels.size(), g.size[0], g.size[1], g.size[2],
                                             g.voxel_count()));
-  using ImageT = itk::Image<T, 3>;
-  auto img = ImageT::New();
-  typename ImageT::RegionType region;
-  typename ImageT::SpacingType spacing;
-  typename ImageT::PointType origin;
-  typename ImageT::DirectionType direction;
-  for (unsigned i = 0; i < 3; ++i) {
-    region.SetIndex(i, 0);
-    region.SetSize(i, g.size[i]);
-    spacing[i] = g.spacing[i];
-    origin[i] = g.origin[i];
-    for (unsigned j = 0; j < 3; ++j) direction(i, j) = g.direction[i * 3 + j];
-  }
-  img->SetRegions(region);
-  img->SetSpacing(spacing);
-  img->SetOrigin(origin);
-  img->SetDirection(direction);
-  // The writer only reads the buffer: wrap it without copying and without taking ownership.
-  img->GetPixelContainer()->SetImportPointer(const_cast<T*>(v.voxels.data()), v.voxels.size(), false);
-  return img;
+  return itk_view(v);  // the writer only reads the buffer
 }
 
 // ITK's writers ignore failed writes (a full disk gives a truncated file and no error): read back what was written.

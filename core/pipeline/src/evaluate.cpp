@@ -57,7 +57,7 @@ double mean_over(const EvalReport& r, const std::vector<SubsetMask>& subsets, in
 
 // For every P among `subsets` with two or more modalities: the P-segmentation's voxels of each region split into
 // full agreement of the subsets of P and partial, with their errors against the case's reference.
-void check_agreement(const io::Case& c, const std::vector<SubsetMask>& subsets, const std::vector<io::LabelMap>& preds,
+void check_agreement(const io::Case& c, const std::vector<SubsetMask>& subsets, const std::vector<LabelMap>& preds,
                      std::vector<AgreementCheck>& out) {
   const size_t n = c.seg->voxels.size();
   const size_t k = subsets.size();  // <= 15: one bit per subset

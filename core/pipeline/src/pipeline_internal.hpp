@@ -26,7 +26,7 @@ std::vector<torch::Tensor> run_model(const Model& model, const io::Preprocessed&
 // Label maps in the geometry of `c`, one per subset (resampling to the model's spacing and back when needed).
 // With `agreement`: also the per-voxel agreement of all `subsets` (in the geometry of `c`); then only the label map
 // of the last subset is returned (the others are only counted).
-std::vector<io::LabelMap> predict_case(const Model& model, const io::Case& c, const std::vector<SubsetMask>& subsets,
+std::vector<LabelMap> predict_case(const Model& model, const io::Case& c, const std::vector<SubsetMask>& subsets,
                                        const SegmentOptions& opt, const Progress& progress, std::string* device_name,
                                        Agreement* agreement = nullptr);
 // Thresholded BraTS labels in the padded frame, zero outside the brain mask.

@@ -1,9 +1,9 @@
 #include "resample.hpp"
 
 #include "gmd/common/error.hpp"
+#include "gmd/io/itk_image.hpp"
 
 #include <itkImage.h>
-#include <itkImportImageFilter.h>
 #include <itkLinearInterpolateImageFunction.h>
 #include <itkNearestNeighborInterpolateImageFunction.h>
 #include <itkResampleImageFilter.h>
@@ -16,70 +16,31 @@
 namespace gmd::pipeline::detail {
 namespace {
 
-template <typename T>
-typename itk::Image<T, 3>::Pointer to_itk(const io::Volume<T>& v) {
-  using ImageT = itk::Image<T, 3>;
-  auto img = ImageT::New();
-  typename ImageT::RegionType region;
-  typename ImageT::SizeType size;
-  typename ImageT::SpacingType spacing;
-  typename ImageT::PointType origin;
-  typename ImageT::DirectionType dir;
-  for (int i = 0; i < 3; ++i) {
-    size[i] = v.geom.size[i];
-    spacing[i] = v.geom.spacing[i];
-    origin[i] = v.geom.origin[i];
-    for (int j = 0; j < 3; ++j) dir(i, j) = v.geom.direction[3 * i + j];
-  }
-  region.SetSize(size);
-  img->SetRegions(region);
-  img->SetSpacing(spacing);
-  img->SetOrigin(origin);
-  img->SetDirection(dir);
-  img->Allocate();
-  std::memcpy(img->GetBufferPointer(), v.voxels.data(), sizeof(T) * v.voxels.size());
-  return img;
-}
-
 template <typename T, typename Interp>
-io::Volume<T> resample(const io::Volume<T>& v, const io::Geometry& target) {
+Volume<T> resample(const Volume<T>& v, const Geometry& target) {
   using ImageT = itk::Image<T, 3>;
-  auto src = to_itk(v);
   auto f = itk::ResampleImageFilter<ImageT, ImageT>::New();
-  f->SetInput(src);
+  f->SetInput(io::itk_view(v));  // the filter only reads its input
   f->SetInterpolator(Interp::New());
-  typename ImageT::SizeType size;
-  typename ImageT::SpacingType spacing;
-  typename ImageT::PointType origin;
-  typename ImageT::DirectionType dir;
-  for (int i = 0; i < 3; ++i) {
-    size[i] = target.size[i];
-    spacing[i] = target.spacing[i];
-    origin[i] = target.origin[i];
-    for (int j = 0; j < 3; ++j) dir(i, j) = target.direction[3 * i + j];
-  }
-  f->SetSize(size);
-  f->SetOutputSpacing(spacing);
-  f->SetOutputOrigin(origin);
-  f->SetOutputDirection(dir);
+  auto grid = ImageT::New();  // the output grid: geometry only, nothing allocated
+  io::set_geometry(*grid, target);
+  f->SetOutputParametersFromImage(grid);
   f->SetDefaultPixelValue(0);
   f->Update();
-  io::Volume<T> out;
-  out.geom = target;
-  out.voxels.resize(target.voxel_count());
-  std::memcpy(out.voxels.data(), f->GetOutput()->GetBufferPointer(), sizeof(T) * out.voxels.size());
+  Volume<T> out = io::from_itk(*f->GetOutput());
+  out.geom = target;  // exactly the requested grid (the filter's copy of it is the same numbers)
   return out;
 }
 }  // namespace
 
-bool needs_resampling(const io::Geometry& g, const std::array<double, 3>& spacing) {
+bool needs_resampling(const Geometry& g, const std::array<double, 3>& spacing) {
   for (int i = 0; i < 3; ++i)
     if (std::abs(g.spacing[i] - spacing[i]) > 0.05 * spacing[i]) return true;
   return false;
 }
 
-io::Geometry resampled_geometry(const io::Geometry& g, const std::array<double, 3>& spacing) {
-  io::Geometry t = g;
+Geometry resampled_geometry(const Geometry& g, const std::array<double, 3>& spacing) {
+  Geometry t = g;
   for (int i = 0; i < 3; ++i) {
     const double extent = g.size[i] * g.spacing[i];
     t.size[i] = static_cast<std::size_t>(std::max(1.0, std::round(extent / spacing[i])));
@@ -107,11 +68,11 @@ io::Geometry resampled_geometry(const io::Geometry& g, const std::array<double, 
   return t;
 }
 
-io::Image resample_linear(const io::Image& img, const io::Geometry& target) {
+Image resample_linear(const Image& img, const Geometry& target) {
   return resample<float, itk::LinearInterpolateImageFunction<itk::Image<float, 3>, double>>(img, target);
 }
 
-io::Case resample_case(const io::Case& c, const io::Geometry& target) {
+io::Case resample_case(const io::Case& c, const Geometry& target) {
   io::Case r;
   r.id = c.id;
   r.files = c.files;

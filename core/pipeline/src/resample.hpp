@@ -3,17 +3,17 @@
 #include <array>
 
 #include "gmd/io/case.hpp"
-#include "gmd/io/image.hpp"
+#include "gmd/common/image.hpp"
 
 namespace gmd::pipeline::detail {
 
 // true when any axis of `g` differs from `spacing` by more than 5 %.
-bool needs_resampling(const io::Geometry& g, const std::array<double, 3>& spacing);
+bool needs_resampling(const Geometry& g, const std::array<double, 3>& spacing);
 // Geometry covering the same physical extent as `g` with the given spacing (same origin corner, direction).
-io::Geometry resampled_geometry(const io::Geometry& g, const std::array<double, 3>& spacing);
+Geometry resampled_geometry(const Geometry& g, const std::array<double, 3>& spacing);
 // Linear interpolation of `img` onto `target` (outside -> 0).
-io::Image resample_linear(const io::Image& img, const io::Geometry& target);
+Image resample_linear(const Image& img, const Geometry& target);
 // Every image (and the seg, nearest neighbour) of the case onto `target`.
-io::Case resample_case(const io::Case& c, const io::Geometry& target);
+io::Case resample_case(const io::Case& c, const Geometry& target);
 
 }  // namespace gmd::pipeline::detail

@@ -98,13 +98,13 @@ std::string Model::check_usable(SubsetMask use) const {
 }
 
 // ---------------------------------------------------------------- helpers
-std::array<double, 3> region_volumes_ml(const io::LabelMap& labels) {
+std::array<double, 3> region_volumes_ml(const LabelMap& labels) {
   const auto counts = io::region_voxel_counts(labels.voxels);
   const double v = labels.geom.voxel_volume_ml();
   return {counts[0] * v, counts[1] * v, counts[2] * v};
 }
 
-std::array<double, 3> label_volumes_ml(const io::LabelMap& labels) {
+std::array<double, 3> label_volumes_ml(const LabelMap& labels) {
   std::array<int64_t, 3> c{0, 0, 0};
   for (auto l : labels.voxels) {
     if (l == 1) ++c[0];
@@ -168,7 +168,7 @@ std::vector<uint8_t> probs_to_masked_labels(const torch::Tensor& probs, const io
   return out;
 }
 
-std::vector<io::LabelMap> predict_case(const Model& model, const io::Case& c, const std::vector<SubsetMask>& subsets,
+std::vector<LabelMap> predict_case(const Model& model, const io::Case& c, const std::vector<SubsetMask>& subsets,
                                        const SegmentOptions& opt, const Progress& progress, std::string* device_name,
                                        Agreement* agreement) {
   const auto& spacing = model.impl->spacing;
@@ -183,10 +183,10 @@ std::vector<io::LabelMap> predict_case(const Model& model, const io::Case& c, co
   const io::Preprocessed pp = io::preprocess(work, model.impl->params);
   auto probs = run_model(model, pp, subsets, opt, progress, device_name);
   if (progress.report) progress.report("restoring geometry", 1.0);
-  std::vector<io::LabelMap> out;
+  std::vector<LabelMap> out;
   if (agreement) {
     // Every subset thresholded on the model's grid and counted; only the last one goes on as a label map.
-    std::vector<io::LabelMap> each;
+    std::vector<LabelMap> each;
     for (const auto& p : probs) each.push_back(io::restore_labels(probs_to_masked_labels(p, pp, opt.et_min_voxels), pp));
     *agreement = agreement_from_labels(each, c.present());
     if (rs)
@@ -213,11 +213,11 @@ std::vector<io::LabelMap> predict_case(const Model& model, const io::Case& c, co
     for (int r = 0; r < 3; ++r) {
       torch::Tensor ch = p[r].contiguous();
       std::vector<float> v(ch.data_ptr<float>(), ch.data_ptr<float>() + ch.numel());
-      const io::Image back = resample_linear(io::restore_image(v, pp), g);
+      const Image back = resample_linear(io::restore_image(v, pp), g);
       std::memcpy(full[r].data_ptr<float>(), back.voxels.data(), sizeof(float) * back.voxels.size());
     }
     torch::Tensor lab = engine::probs_to_labels(full, 0.5, opt.et_min_voxels).contiguous();
-    io::LabelMap lm;
+    LabelMap lm;
     lm.geom = g;
     lm.voxels.assign(lab.data_ptr<uint8_t>(), lab.data_ptr<uint8_t>() + lab.numel());
     for (size_t i = 0; i < brain.size(); ++i)
@@ -269,7 +269,7 @@ Ablation ablate(const Model& model, const io::Case& c, const SegmentOptions& opt
     e.region_ml = region_volumes_ml(e.labels);
     a.entries.push_back(std::move(e));
   }
-  const io::LabelMap& ref = a.against_truth ? *c.seg : a.entries.back().labels;  // last = all present
+  const LabelMap& ref = a.against_truth ? *c.seg : a.entries.back().labels;  // last = all present
   const auto& g = c.geom;
   const std::array<int64_t, 3> dims{int64_t(g.size[2]), int64_t(g.size[1]), int64_t(g.size[0])};
   const std::array<double, 3> spacing{g.spacing[2], g.spacing[1], g.spacing[0]};

@@ -173,12 +173,12 @@ std::string trust_text(const Trust& t) {
   return s;
 }
 
-Agreement agreement_from_labels(const std::vector<io::LabelMap>& per_subset, SubsetMask present) {
+Agreement agreement_from_labels(const std::vector<LabelMap>& per_subset, SubsetMask present) {
   if (per_subset.empty()) throw std::invalid_argument("agreement_from_labels: no label maps");
   Agreement a;
   a.present = present;
   a.subsets = static_cast<int>(per_subset.size());
-  const io::Geometry& g = per_subset.front().geom;
+  const Geometry& g = per_subset.front().geom;
   const size_t n = g.voxel_count();
   std::array<std::vector<uint16_t>, 3> count;
   for (auto& c : count) c.assign(n, 0);
@@ -200,7 +200,7 @@ Agreement agreement_from_labels(const std::vector<io::LabelMap>& per_subset, Sub
   return a;
 }
 
-void summarise_agreement(Agreement& a, const io::LabelMap& seg) {
+void summarise_agreement(Agreement& a, const LabelMap& seg) {
   const double v = seg.geom.voxel_volume_ml();
   for (int r = 0; r < 3; ++r) {
     int64_t inside = 0, full = 0;
@@ -244,10 +244,10 @@ std::string agreement_text(const Agreement& a) {
   return s;
 }
 
-io::LabelMap agreement_bins(const Agreement& a, int region) {
+LabelMap agreement_bins(const Agreement& a, int region) {
   if (region < 0 || region >= kNumRegions) throw std::invalid_argument("agreement_bins: region must be 0, 1 or 2");
-  const io::Image& f = a.fraction[static_cast<size_t>(region)];
-  io::LabelMap m;
+  const Image& f = a.fraction[static_cast<size_t>(region)];
+  LabelMap m;
   m.geom = f.geom;
   m.voxels.assign(f.voxels.size(), 0);
   const float some = a.subsets > 0 ? 0.5f / static_cast<float>(a.subsets) : 1.0f;

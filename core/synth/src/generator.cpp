@@ -49,10 +49,10 @@ static double size_spacing(SynthSize s) {
   return 1.0;
 }
 
-io::Geometry brats_geometry(SynthSize s) {
+Geometry brats_geometry(SynthSize s) {
   const double sp = size_spacing(s);
   const int f = static_cast<int>(sp);
-  io::Geometry g;
+  Geometry g;
   g.size = {static_cast<std::size_t>(240 / f), static_cast<std::size_t>(240 / f),
             static_cast<std::size_t>((155 + f - 1) / f)};
   g.spacing = {sp, sp, sp};
@@ -231,7 +231,7 @@ struct Generator {
   const SynthOptions& opt;
   int index;
   std::uint64_t case_seed;
-  io::Geometry geom;
+  Geometry geom;
   std::shared_ptr<const Anatomy> anat;
   std::vector<double> xs, ys, zs;
   CaseParams P;
@@ -407,7 +407,7 @@ struct Generator {
     const float mask_thr = static_cast<float>(0.12 * anat->tissue.mean[kWM]);
 
     // ---- 2. Tumour: labels and soft memberships inside the tumour's bounding box.
-    io::LabelMap seg;
+    LabelMap seg;
     seg.geom = geom;
     seg.voxels.assign(nvox, 0);
     const TumourInfo& T = P.info;

@@ -17,7 +17,7 @@ namespace fs = std::filesystem;
 namespace {
 
 // Display window: 0 .. 99.9th percentile of the nonzero voxels.
-float window_high(const io::Image& img) {
+float window_high(const Image& img) {
   std::vector<float> v;
   v.reserve(img.voxels.size() / 4);
   for (float x : img.voxels)

@@ -39,14 +39,14 @@ QString axis_name(int axis) {
   }
 }
 
-int slice_count(const io::Geometry& g, int axis) {
+int slice_count(const Geometry& g, int axis) {
   return static_cast<int>(viz::DisplayFrame::from_geometry(g).size[static_cast<std::size_t>(std::clamp(axis, 0, 2))]);
 }
 
-viz::WindowLevel grey_window(const io::Image& img) { return viz::auto_window_level(img.voxels); }
+viz::WindowLevel grey_window(const Image& img) { return viz::auto_window_level(img.voxels); }
 
-QImage render_slice(const io::Geometry& geom, const io::Image* image, const viz::WindowLevel& w,
-                    const io::LabelMap* labels, int axis, int index, double opacity) {
+QImage render_slice(const Geometry& geom, const Image* image, const viz::WindowLevel& w,
+                    const LabelMap* labels, int axis, int index, double opacity) {
   axis = std::clamp(axis, 0, 2);
   const viz::DisplayFrame f = viz::DisplayFrame::from_geometry(geom);
   const SliceLayout l = layout_for(axis);
@@ -88,14 +88,14 @@ QImage render_slice(const io::Geometry& geom, const io::Image* image, const viz:
   return out;
 }
 
-QSizeF slice_extent_mm(const io::Geometry& geom, int axis) {
+QSizeF slice_extent_mm(const Geometry& geom, int axis) {
   const viz::DisplayFrame f = viz::DisplayFrame::from_geometry(geom);
   const SliceLayout l = layout_for(std::clamp(axis, 0, 2));
   const auto c = static_cast<std::size_t>(l.col_axis), r = static_cast<std::size_t>(l.row_axis);
   return {static_cast<double>(f.size[c]) * f.spacing[c], static_cast<double>(f.size[r]) * f.spacing[r]};
 }
 
-int tumour_slice(const io::LabelMap& labels, int axis) {
+int tumour_slice(const LabelMap& labels, int axis) {
   axis = std::clamp(axis, 0, 2);
   const auto& g = labels.geom;
   const viz::DisplayFrame f = viz::DisplayFrame::from_geometry(g);

@@ -351,7 +351,7 @@ AblationPanel::AblationPanel(QWidget* parent) : QWidget(parent) {
   });
   connect(axis_box_, &QComboBox::currentIndexChanged, this, [this] {
     axis_ = axis_box_->currentData().toInt();
-    const io::LabelMap* ref = nullptr;
+    const LabelMap* ref = nullptr;
     if (run_->result()) {
       if (const auto* e = find_entry(*run_->result(), run_->result()->reference_subset)) ref = &e->labels;
       if (run_->currentCase() && run_->currentCase()->seg) ref = &*run_->currentCase()->seg;
@@ -533,8 +533,8 @@ void AblationPanel::refreshImages() {
     large_->setTile({}, {1, 1});
     return;
   }
-  const io::Geometry& g = run_->currentCase()->geom;
-  const io::Image* bg = background_ >= 0 ? &*run_->currentCase()->images[static_cast<std::size_t>(background_)] : nullptr;
+  const Geometry& g = run_->currentCase()->geom;
+  const Image* bg = background_ >= 0 ? &*run_->currentCase()->images[static_cast<std::size_t>(background_)] : nullptr;
   const QSizeF extent = slice_extent_mm(g, axis_);
   const QString bg_name = background_ >= 0 ? QString::fromStdString(std::string(modality_display(background_)))
                                            : QStringLiteral("none");

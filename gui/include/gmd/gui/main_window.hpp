@@ -12,7 +12,7 @@
 #include "gmd/gui/overlay_model.hpp"
 #include "gmd/gui/panel_registry.hpp"
 #include "gmd/gui/report.hpp"
-#include "gmd/io/image.hpp"
+#include "gmd/common/image.hpp"
 #include "gmd/viz/palette.hpp"
 
 class QTabWidget;
@@ -76,7 +76,7 @@ class MainWindow : public QMainWindow {
   bool hasAgreement() const;     // the segmentation carries subset agreement maps
   int agreementRegion() const;   // 0 WT, 1 TC, 2 ET
   void setAgreementRegion(int region);
-  const io::LabelMap* shownLabels() const;
+  const LabelMap* shownLabels() const;
   void setOverlayStyle(const viz::OverlayStyle& style);
   viz::OverlayStyle overlayStyle() const;
 

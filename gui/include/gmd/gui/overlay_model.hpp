@@ -9,7 +9,7 @@
 #include <optional>
 
 #include "gmd/gui/report.hpp"
-#include "gmd/io/image.hpp"
+#include "gmd/common/image.hpp"
 #include "gmd/viz/palette.hpp"
 
 namespace gmd::gui {
@@ -39,10 +39,10 @@ class OverlayModel : public QObject {
   viz::OverlayStyle viewStyle() const;  // what the views get: the agreement source has its own colours and bins
 
   // The label map reported and exported (for the agreement source: the segmentation's); nullptr when none.
-  const io::LabelMap* shownLabels() const;
+  const LabelMap* shownLabels() const;
   // Calls `draw` with the label map the views draw: shownLabels(), or the agreement bins of the region (made for the
   // call; the views copy what they draw, so no second copy is kept here).
-  void drawLabels(const std::function<void(const io::LabelMap*)>& draw) const;
+  void drawLabels(const std::function<void(const LabelMap*)>& draw) const;
   std::optional<Report> report() const;  // of shownLabels(); nullopt when nothing is shown
 
   // Enable rules of the exports.

@@ -3,7 +3,7 @@
 // (the report is core's pipeline::SegmentationReport, the document `gmd segment --report` writes).
 #include <QString>
 
-#include "gmd/io/image.hpp"
+#include "gmd/common/image.hpp"
 #include "gmd/pipeline/report.hpp"
 
 namespace gmd::gui {
@@ -18,6 +18,6 @@ QString expected_accuracy_html(const pipeline::Trust& t);
 // Atomic writes; throw gmd::InputError naming the file on failure.
 void write_report_json(const QString& path, const Report& r);
 void write_report_csv(const QString& path, const Report& r);
-void write_label_map(const QString& path, const io::LabelMap& labels);  // .nii / .nii.gz
+void write_label_map(const QString& path, const LabelMap& labels);  // .nii / .nii.gz
 
 }  // namespace gmd::gui

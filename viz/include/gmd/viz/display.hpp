@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "gmd/io/image.hpp"
+#include "gmd/common/image.hpp"
 
 namespace gmd::viz {
 
@@ -19,7 +19,7 @@ struct DisplayFrame {
   std::array<double, 3> spacing{1.0, 1.0, 1.0};
   std::array<std::size_t, 3> source_size{0, 0, 0};
 
-  static DisplayFrame from_geometry(const io::Geometry& g);
+  static DisplayFrame from_geometry(const Geometry& g);
   std::size_t voxel_count() const { return size[0] * size[1] * size[2]; }
   std::array<std::size_t, 3> to_source(const std::array<std::size_t, 3>& display_index) const;
   std::array<std::size_t, 3> to_display(const std::array<std::size_t, 3>& source_index) const;

@@ -8,7 +8,7 @@
 #include <memory>
 #include <optional>
 
-#include "gmd/io/image.hpp"
+#include "gmd/common/image.hpp"
 #include "gmd/viz/display.hpp"
 #include "gmd/viz/palette.hpp"
 
@@ -34,10 +34,10 @@ class ViewArea : public QWidget {
   // Shows `image` (copied into the display frame). new_case=true recentres the crosshair, refits
   // the views, recomputes the default window/level and the 3D brain outline; false (another
   // modality of the same case) keeps them when the geometry is the same. nullptr clears the views.
-  void setImage(const io::Image* image, const QString& name, bool new_case);
+  void setImage(const Image* image, const QString& name, bool new_case);
   // Label map (BraTS labels) in the same geometry as the image, copied into the display frame (the caller's map
   // need not outlive the call); nullptr hides the overlay.
-  void setLabels(const io::LabelMap* labels);
+  void setLabels(const LabelMap* labels);
   bool hasImage() const;
   bool hasLabels() const;
   const DisplayFrame& frame() const;

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "gmd/common/modality.hpp"
-#include "gmd/io/image.hpp"
+#include "gmd/common/image.hpp"
 
 namespace gmd::io {
 

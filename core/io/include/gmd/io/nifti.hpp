@@ -2,7 +2,7 @@
 // NIfTI (and anything else ITK reads) <-> gmd::io containers, via ITK.
 #include <filesystem>
 
-#include "gmd/io/image.hpp"
+#include "gmd/common/image.hpp"
 
 namespace gmd::io {
 

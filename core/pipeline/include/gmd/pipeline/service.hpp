@@ -13,7 +13,7 @@
 
 #include "gmd/common/modality.hpp"
 #include "gmd/io/case.hpp"
-#include "gmd/io/image.hpp"
+#include "gmd/common/image.hpp"
 #include "gmd/pipeline/trust.hpp"
 
 namespace gmd::pipeline {
@@ -56,7 +56,7 @@ class Model {
 };
 
 struct Segmentation {
-  io::LabelMap labels;                  // BraTS labels in the case's geometry
+  LabelMap labels;                  // BraTS labels in the case's geometry
   SubsetMask used = 0;
   std::array<double, 3> region_ml{};    // WT, TC, ET
   std::array<double, 3> label_ml{};     // NCR/NET (1), ED (2), ET (4)
@@ -84,7 +84,7 @@ Segmentation segment(const Model& model, const io::Case& c, SubsetMask use, cons
 
 struct AblationEntry {
   SubsetMask subset = 0;
-  io::LabelMap labels;
+  LabelMap labels;
   std::array<double, 3> region_ml{};
   std::array<double, 3> dice{};   // vs reference
   std::array<double, 3> hd95{};
@@ -101,7 +101,7 @@ void write_ablation(const Ablation& a, const std::filesystem::path& dir);
 std::string ablation_csv(const Ablation& a);
 
 // Region/label volumes of a label map, in mL.
-std::array<double, 3> region_volumes_ml(const io::LabelMap& labels);
-std::array<double, 3> label_volumes_ml(const io::LabelMap& labels);
+std::array<double, 3> region_volumes_ml(const LabelMap& labels);
+std::array<double, 3> label_volumes_ml(const LabelMap& labels);
 
 }  // namespace gmd::pipeline

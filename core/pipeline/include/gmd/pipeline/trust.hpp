@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "gmd/common/modality.hpp"
-#include "gmd/io/image.hpp"
+#include "gmd/common/image.hpp"
 
 namespace gmd::pipeline {
 
@@ -73,22 +73,22 @@ std::string trust_text(const Trust& t);
 struct Agreement {
   SubsetMask present = 0;
   int subsets = 0;                      // non-empty subsets of `present` (1, 3, 7 or 15)
-  std::array<io::Image, 3> fraction;    // WT, TC, ET: fraction of the subsets that include the voxel (0..1)
+  std::array<Image, 3> fraction;    // WT, TC, ET: fraction of the subsets that include the voxel (0..1)
   // Among the voxels of the region in `labels` (the segmentation with every present modality), the share that
   // every subset includes (fraction >= 0.999); NaN for an empty region.
   std::array<double, 3> full_agreement_share{};
   std::array<double, 3> region_ml{};    // the segmentation's region volumes, for the summary
 };
 // Counts, per voxel, the subsets whose label map puts it in each region. All label maps share one geometry.
-Agreement agreement_from_labels(const std::vector<io::LabelMap>& per_subset, SubsetMask present);
+Agreement agreement_from_labels(const std::vector<LabelMap>& per_subset, SubsetMask present);
 // Fills full_agreement_share/region_ml from the segmentation with every present modality.
-void summarise_agreement(Agreement& a, const io::LabelMap& segmentation);
+void summarise_agreement(Agreement& a, const LabelMap& segmentation);
 nlohmann::json agreement_json(const Agreement& a);
 std::string agreement_text(const Agreement& a);
 // The agreement of region r (0 WT, 1 TC, 2 ET) binned into a label map for display: 1 where every subset includes
 // the voxel (fraction >= 0.999), 2 where at least half do, 4 where fewer than half but at least one do (fraction
 // >= 0.5 / subsets, so linear resampling's fringe below one subset stays 0), 0 elsewhere.
-io::LabelMap agreement_bins(const Agreement& a, int region);
+LabelMap agreement_bins(const Agreement& a, int region);
 // The base of the agreement maps written next to a segmentation: "path/seg.nii.gz" or ".nii" (any case) -> "path/seg";
 // any other name is its own base.
 std::string agreement_base(const std::string& segmentation_path);

@@ -21,7 +21,7 @@
 #include <vector>
 
 #include "gmd/io/case.hpp"
-#include "gmd/io/image.hpp"
+#include "gmd/common/image.hpp"
 
 namespace gmd::synth {
 
@@ -31,7 +31,7 @@ std::string_view size_name(SynthSize s);
 // Parses "full" / "small" / "tiny" (case-insensitive); throws gmd::UsageError otherwise.
 SynthSize parse_size(std::string_view s);
 // The output geometry of a size (see above).
-io::Geometry brats_geometry(SynthSize s);
+Geometry brats_geometry(SynthSize s);
 
 enum class TumourGrade { Random, HGG, LGG };  // LGG: no enhancing tumour (ET empty)
 
@@ -62,7 +62,7 @@ struct TumourInfo {
 struct SynthResult {
   io::Case c;  // id, geometry, all four images and seg in memory (files.* empty until written)
   TumourInfo tumour;
-  io::LabelMap tissue;  // nearly pure normal tissue (posterior >= 0.8) away from the tumour: 1 CSF, 2 GM, 3 WM, else 0
+  LabelMap tissue;  // nearly pure normal tissue (posterior >= 0.8) away from the tumour: 1 CSF, 2 GM, 3 WM, else 0
 };
 
 // Deterministic case name: SYN_<seed>_<index, 3 digits>, e.g. SYN_42_007.

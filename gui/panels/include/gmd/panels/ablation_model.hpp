@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "gmd/io/image.hpp"
+#include "gmd/common/image.hpp"
 #include "gmd/pipeline/service.hpp"
 #include "gmd/viz/display.hpp"
 
@@ -19,20 +19,20 @@ namespace gmd::panels {
 // display axis, as in the main views.
 inline constexpr int kSagittal = 0, kCoronal = 1, kAxial = 2;
 QString axis_name(int axis);
-int slice_count(const io::Geometry& g, int axis);
+int slice_count(const Geometry& g, int axis);
 
 // Grey-level window of an image: the main views' default (0.5th-99.5th percentile of the brain voxels).
-viz::WindowLevel grey_window(const io::Image& img);
+viz::WindowLevel grey_window(const Image& img);
 
 // Renders one slice: the image (grey, or black without one) under the label overlay (the main views' palette,
 // resources/colors/brats.json) blended with `opacity`. One pixel per voxel, laid out as the main views lay out the
 // display frame (radiological: patient's right on the left, anterior / superior up). `index` is clamped.
-QImage render_slice(const io::Geometry& geom, const io::Image* image, const viz::WindowLevel& w,
-                    const io::LabelMap* labels, int axis, int index, double opacity = 0.5);
+QImage render_slice(const Geometry& geom, const Image* image, const viz::WindowLevel& w,
+                    const LabelMap* labels, int axis, int index, double opacity = 0.5);
 // Physical width/height (mm) of a rendered slice, for drawing it with the right aspect ratio.
-QSizeF slice_extent_mm(const io::Geometry& geom, int axis);
+QSizeF slice_extent_mm(const Geometry& geom, int axis);
 // The slice (along `axis`) with the most tumour voxels in `labels`; the middle slice when empty.
-int tumour_slice(const io::LabelMap& labels, int axis);
+int tumour_slice(const LabelMap& labels, int axis);
 
 // The modality drawn under the labels: the first present of FLAIR, T1ce, T2, T1 (-1 when none).
 int background_modality(SubsetMask present);

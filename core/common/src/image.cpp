@@ -1,4 +1,4 @@
-#include "gmd/io/image.hpp"
+#include "gmd/common/image.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -7,7 +7,7 @@
 
 #include <fmt/format.h>
 
-namespace gmd::io {
+namespace gmd {
 namespace {
 
 std::string triple(const std::array<double, 3>& v, const char* sep) {
@@ -70,4 +70,4 @@ std::string Geometry::difference(const Geometry& o, double tol) const {
   return out;
 }
 
-}  // namespace gmd::io
+}  // namespace gmd

@@ -1,5 +1,6 @@
 #pragma once
-// Plain image containers shared by io, synth, pipeline and gui. No ITK in this header.
+// Plain image containers on the ground floor (gmd_common), shared by io, synth, pipeline, viz and gui. No ITK,
+// VTK or Qt here; the conversion to and from ITK images is gmd/io/itk_image.hpp (gmd_io).
 // Voxel layout: x fastest, then y, then z (ITK buffer order), i.e. a C array [z][y][x].
 #include <array>
 #include <cstddef>
@@ -7,7 +8,7 @@
 #include <string>
 #include <vector>
 
-namespace gmd::io {
+namespace gmd {
 
 struct Geometry {
   std::array<std::size_t, 3> size{0, 0, 0};        // x, y, z voxels
@@ -33,4 +34,4 @@ struct Volume {
 using Image = Volume<float>;            // one MRI modality
 using LabelMap = Volume<std::uint8_t>;  // BraTS labels 0/1/2/4
 
-}  // namespace gmd::io
+}  // namespace gmd
