@@ -10,6 +10,7 @@
 #include <iostream>
 
 #include "gmd/common/error.hpp"
+#include "gmd/common/run_files.hpp"
 #include "gmd/panels/charts.hpp"
 #include "gmd/panels/metrics.hpp"
 
@@ -44,7 +45,7 @@ int main(int argc, char** argv) {
   try {
     if (width < 200 || height < 150) throw gmd::UsageError("--width/--height: at least 200x150 pixels");
     fs::path file(run);
-    if (fs::is_directory(file)) file /= "metrics.jsonl";
+    if (fs::is_directory(file)) file /= gmd::run_files::kMetrics;
     if (!fs::exists(file)) throw gmd::InputError(file.string() + ": no metrics file (is this a gmd train run folder?)");
     const gmd::panels::MetricsLog log = gmd::panels::load_metrics(file);
     if (log.steps().empty()) throw gmd::InputError(file.string() + ": no training step recorded yet");

@@ -3,6 +3,7 @@
 
 #include "commands.hpp"
 #include "gmd/common/error.hpp"
+#include "gmd/common/run_files.hpp"
 #include "gmd/common/fs_util.hpp"
 #include "gmd/pipeline/evaluate.hpp"
 #include "infer_options.hpp"
@@ -33,7 +34,7 @@ void add_evaluate(CLI::App& app) {
     std::cout << pipeline::table3_markdown(rep) << "report written to " << *out << "\n";
     if (*attach) {
       pipeline::attach_accuracy(model, rep, test_set->empty() ? "gmd evaluate --data " + *data : *test_set);
-      std::cout << "expected accuracy stored in " << (model.path() / "model.json").string() << "\n";
+      std::cout << "expected accuracy stored in " << (model.path() / run_files::kCard).string() << "\n";
     }
   });
 }

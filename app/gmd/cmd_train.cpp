@@ -10,6 +10,7 @@
 #include "cli_util.hpp"
 #include "commands.hpp"
 #include "gmd/common/error.hpp"
+#include "gmd/common/run_files.hpp"
 #include "gmd/common/fs_util.hpp"
 #include "gmd/engine/threads.hpp"
 #include "gmd/engine/sample.hpp"
@@ -84,7 +85,7 @@ void add_train(CLI::App& app) {
   cmd->callback([o] {
     // Before minutes of data loading: an --out that cannot be a run folder, a resume without a checkpoint.
     check_output_folder(o->out, "--out");
-    if (o->resume && !std::filesystem::is_regular_file(std::filesystem::path(o->out) / "checkpoint.pt"))
+    if (o->resume && !std::filesystem::is_regular_file(std::filesystem::path(o->out) / run_files::kCheckpoint))
       throw InputError(o->out + "/checkpoint.pt: no checkpoint to resume from (start without --resume)");
     const int threads = engine::set_threads(o->threads);
     engine::TrainConfig cfg;

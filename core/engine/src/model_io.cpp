@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "archive_io.hpp"
+#include "gmd/common/run_files.hpp"
 #include "gmd/common/error.hpp"
 #include "gmd/common/fs_util.hpp"
 
@@ -37,14 +38,14 @@ void save_model(const fs::path& dir, const SegModel& model, nlohmann::json card)
     torch::NoGradGuard ng;
     model->save(archive);
   }
-  save_archive_atomically(archive, dir / "model.pt");
+  save_archive_atomically(archive, dir / run_files::kWeights);
   card.erase("weights_sha256");
   card.erase("net_sha256");
   if (sha256_available()) {
-    card["weights_sha256"] = sha256_file(dir / "model.pt");
+    card["weights_sha256"] = sha256_file(dir / run_files::kWeights);
     card["net_sha256"] = sha256_text(card["net"].dump());
   }
-  write_text_atomically(dir / "model.json", card.dump(2) + "\n");
+  write_text_atomically(dir / run_files::kCard, card.dump(2) + "\n");
 }
 
 namespace {
@@ -118,8 +119,8 @@ LoadedModel load_model(const fs::path& path, const torch::Device& device) {
   fs::path weights, card_file, dir;
   if (fs::is_directory(path)) {
     dir = path;
-    weights = path / "model.pt";
-    card_file = path / "model.json";
+    weights = path / run_files::kWeights;
+    card_file = path / run_files::kCard;
   } else if (path.extension() == ".json") {
     card_file = path;
     weights = fs::path(path).replace_extension(".pt");

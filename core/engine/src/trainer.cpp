@@ -2,6 +2,7 @@
 // jitter, Adam, GMD on the shared parameters, metrics.jsonl, atomic checkpoints, bit-exact resume on CPU.
 #include "gmd/engine/trainer.hpp"
 
+#include "gmd/common/run_files.hpp"
 #include "gmd/engine/cuda.hpp"
 
 #include <spdlog/fmt/fmt.h>
@@ -333,8 +334,8 @@ void train(const TrainConfig& cfg, const std::vector<Sample>& train_set, const s
     spdlog::warn("amp '{}' is used on CUDA only; training on CPU in float32", cfg.amp);
   if (device.is_cuda()) at::globalContext().setBenchmarkCuDNN(true);
 
-  const fs::path metrics_file = out_dir / "metrics.jsonl";
-  const fs::path ckpt_file = out_dir / "checkpoint.pt";
+  const fs::path metrics_file = out_dir / run_files::kMetrics;
+  const fs::path ckpt_file = out_dir / run_files::kCheckpoint;
   // Checked before the run folder is created: no empty folder is left behind by a failed start.
   check_output_folder(out_dir, "run folder");
   if (resume && !fs::is_regular_file(ckpt_file))
@@ -371,7 +372,7 @@ void train(const TrainConfig& cfg, const std::vector<Sample>& train_set, const s
     std::error_code ec;
     fs::remove(metrics_file, ec);
   }
-  write_text_atomically(out_dir / "config.json", cfg.to_json().dump(2) + "\n");
+  write_text_atomically(out_dir / run_files::kConfig, cfg.to_json().dump(2) + "\n");
 
   MetricsLog log(metrics_file, ctl);
   if (!resume) {

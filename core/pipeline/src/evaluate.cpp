@@ -1,4 +1,5 @@
 #include "gmd/common/regions.hpp"
+#include "gmd/common/run_files.hpp"
 #include "gmd/pipeline/evaluate.hpp"
 
 #include <spdlog/spdlog.h>
@@ -310,7 +311,7 @@ void attach_accuracy(const Model& model, const EvalReport& r, const std::string&
     for (const auto& [k, v] : card["metrics"].items())
       if (!metrics.contains(k) && k != "per_subset") metrics[k] = v;
   card["metrics"] = metrics;
-  write_text_atomically(model.path() / "model.json", card.dump(2) + "\n");
+  write_text_atomically(model.path() / run_files::kCard, card.dump(2) + "\n");
 }
 
 void write_report(const EvalReport& r, const fs::path& out_dir) {

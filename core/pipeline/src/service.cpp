@@ -9,6 +9,7 @@
 #include <mutex>
 #include <sstream>
 
+#include "gmd/common/run_files.hpp"
 #include "gmd/common/error.hpp"
 #include "gmd/common/fs_util.hpp"
 #include "gmd/engine/metrics.hpp"
@@ -57,7 +58,7 @@ fs::path Model::default_path() {
   if (!ec) candidates.push_back(exe.parent_path().parent_path() / "share/gmd-studio/models/default");
   candidates.push_back(fs::path(GMD_SOURCE_RESOURCES) / "models/default");
   for (const auto& c : candidates)
-    if (fs::exists(c / "model.pt") && fs::exists(c / "model.json")) return c;
+    if (fs::exists(c / run_files::kWeights) && fs::exists(c / run_files::kCard)) return c;
   std::string where;
   for (const auto& c : candidates) where += " " + c.string();
   throw InputError("the bundled default model was not found (looked in:" + where +

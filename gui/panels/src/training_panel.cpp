@@ -1,4 +1,5 @@
 // TrainingPanel: settings form, run controls and live charts (see training_panel.hpp).
+#include "gmd/common/run_files.hpp"
 #include "gmd/panels/training_panel.hpp"
 
 #include <QCheckBox>
@@ -494,7 +495,7 @@ void TrainingPanel::onStartClicked() {
   const TrainingSettings s = settings();
   if (!s.run_dir.empty()) {
     const QDir d(QString::fromStdString(s.run_dir));
-    if (d.exists(QStringLiteral("metrics.jsonl")) || d.exists(QStringLiteral("checkpoint.pt"))) {
+    if (d.exists(QString::fromUtf8(run_files::kMetrics)) || d.exists(QString::fromUtf8(run_files::kCheckpoint))) {
       const auto a = QMessageBox::question(
           this, QStringLiteral("Run folder in use"),
           QStringLiteral("%1 already holds a run. Start over and overwrite it?\n(Choose No and use Resume to "

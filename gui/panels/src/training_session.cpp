@@ -10,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "gmd/common/run_files.hpp"
 #include "gmd/common/error.hpp"
 #include "gmd/common/fs_util.hpp"
 #include "gmd/common/modality.hpp"
@@ -43,7 +44,7 @@ nlohmann::json read_json(const fs::path& p) {
 
 bool run_has_files(const fs::path& dir) {
   std::error_code ec;
-  return fs::exists(dir / "metrics.jsonl", ec) || fs::exists(dir / "checkpoint.pt", ec);
+  return fs::exists(dir / run_files::kMetrics, ec) || fs::exists(dir / run_files::kCheckpoint, ec);
 }
 }  // namespace
 
@@ -132,8 +133,8 @@ TrainingSettings settings_from_run(const fs::path& run_dir) {
   if (fs::exists(studio, ec)) {
     s = TrainingSettings::from_json(read_json(studio));
   } else {
-    const fs::path cfg_file = run_dir / "config.json";
-    const fs::path card_file = run_dir / "model.json";
+    const fs::path cfg_file = run_dir / run_files::kConfig;
+    const fs::path card_file = run_dir / run_files::kCard;
     if (!fs::exists(cfg_file, ec) && !fs::exists(card_file, ec))
       throw InputError(run_dir.string() + ": not a training run (no " + kStudioSettingsFile +
                        ", config.json or model.json)");
@@ -265,7 +266,7 @@ bool TrainingSession::isActive() const { return proc_ && proc_->state() != QProc
 bool TrainingSession::canResume() const {
   if (isActive() || settings_.run_dir.empty()) return false;
   std::error_code ec;
-  if (!fs::exists(fs::path(settings_.run_dir) / "checkpoint.pt", ec)) return false;
+  if (!fs::exists(fs::path(settings_.run_dir) / run_files::kCheckpoint, ec)) return false;
   const int64_t total = totalSteps();
   return log_.last_step() < total;
 }
@@ -273,7 +274,7 @@ bool TrainingSession::canResume() const {
 bool TrainingSession::hasModel() const {
   std::error_code ec;
   const fs::path d(settings_.run_dir);
-  return !settings_.run_dir.empty() && fs::exists(d / "model.pt", ec) && fs::exists(d / "model.json", ec);
+  return !settings_.run_dir.empty() && fs::exists(d / run_files::kWeights, ec) && fs::exists(d / run_files::kCard, ec);
 }
 
 void TrainingSession::setState(State s) {
@@ -296,14 +297,14 @@ bool TrainingSession::openRun(const QString& dir) {
   error_.clear();
   output_.clear();
   log_.clear();
-  follower_.reset(fs::path(settings_.run_dir) / "metrics.jsonl");
+  follower_.reset(fs::path(settings_.run_dir) / run_files::kMetrics);
   follower_.poll(log_);
   watch();
   const int64_t total = totalSteps();
   std::error_code ec;
   if (log_.last_step() >= total && total > 0)
     setState(State::Finished);
-  else if (fs::exists(fs::path(settings_.run_dir) / "checkpoint.pt", ec))
+  else if (fs::exists(fs::path(settings_.run_dir) / run_files::kCheckpoint, ec))
     setState(State::Paused);
   else if (hasModel())
     setState(State::Stopped);
@@ -339,7 +340,7 @@ bool TrainingSession::resume() {
     return false;
   }
   std::error_code ec;
-  if (!fs::exists(fs::path(settings_.run_dir) / "checkpoint.pt", ec)) {
+  if (!fs::exists(fs::path(settings_.run_dir) / run_files::kCheckpoint, ec)) {
     error_ = QStringLiteral("%1 has no checkpoint.pt to resume from").arg(QString::fromStdString(settings_.run_dir));
     return false;
   }
@@ -363,7 +364,7 @@ bool TrainingSession::launch(bool resume) {
   output_.clear();
   partial_out_.clear();
   if (!resume) log_.clear();
-  follower_.reset(run / "metrics.jsonl");
+  follower_.reset(run / run_files::kMetrics);
   if (resume) follower_.poll(log_);
 
   delete proc_;
@@ -409,7 +410,7 @@ void TrainingSession::stop() {
 void TrainingSession::watch() {
   if (settings_.run_dir.empty()) return;
   const QString dir = QString::fromStdString(settings_.run_dir);
-  const QString file = QDir(dir).filePath(QStringLiteral("metrics.jsonl"));
+  const QString file = QDir(dir).filePath(QString::fromUtf8(run_files::kMetrics));
   if (QFileInfo(dir).isDir() && !watcher_->directories().contains(dir)) {
     if (!watcher_->directories().isEmpty()) watcher_->removePaths(watcher_->directories());
     watcher_->addPath(dir);
