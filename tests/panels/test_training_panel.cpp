@@ -21,10 +21,11 @@ using namespace gmd::panels;
 using panels_test::env;
 namespace fs = std::filesystem;
 using State = TrainingSession::State;
+using gmd::TrainRequest;
 
 namespace {
-TrainingSettings tiny(const fs::path& run, int64_t steps, const std::string& method = "ds-gmd") {
-  TrainingSettings s;
+TrainRequest tiny(const fs::path& run, int64_t steps, const std::string& method = "ds-gmd") {
+  TrainRequest s;
   s.data_dir = env().data.string();
   s.run_dir = run.string();
   s.method = method;
@@ -112,7 +113,7 @@ TEST(TrainingPanel, TinyRunFromThePanelDrawsEveryChartAndKeepsTheUiResponsive) {
   EXPECT_EQ(panel.heatmap()->matrix().names.size(), 3u);
   EXPECT_EQ(panel.heatmap()->matrix().step, 4);
   // The settings travel with the run.
-  const TrainingSettings saved = settings_from_run(run);
+  const TrainRequest saved = settings_from_run(run);
   EXPECT_EQ(saved.widths, "4,8");
   EXPECT_EQ(saved.steps, 4);
   EXPECT_EQ(saved.data_dir, env().data.string());
@@ -154,7 +155,7 @@ TEST(TrainingPanel, PauseThenResumeInANewPanelContinuesFromTheCheckpoint) {
   {
     TrainingPanel panel;
     panel.setGmdExecutable(panels_test::kGmd);
-    TrainingSettings s = tiny(run, total, "ds");
+    TrainRequest s = tiny(run, total, "ds");
     s.checkpoint_every = 1000;  // the only checkpoint is the one the pause writes
     s.val_cases = 0;            // no validation: faster
     s.val_every = 0;
@@ -198,7 +199,7 @@ TEST(TrainingPanel, StopLeavesALoadableModel) {
   const fs::path run = env().root / "stop_run";
   TrainingPanel panel;
   panel.setGmdExecutable(panels_test::kGmd);
-  TrainingSettings s = tiny(run, 100000);
+  TrainRequest s = tiny(run, 100000);
   s.val_cases = 0;
   s.val_every = 0;
   panel.setSettings(s);
@@ -221,7 +222,7 @@ TEST(TrainingPanel, ReplaysARunMadeWithTheCli) {
   panel.resize(1300, 800);
   ASSERT_TRUE(panel.openRun(QString::fromStdString(env().cli_run.string())));
   // No studio-train.json: settings come from config.json / model.json.
-  const TrainingSettings s = panel.settings();
+  const TrainRequest s = panel.settings();
   EXPECT_EQ(s.widths, "4,8");
   EXPECT_EQ(s.patch, 32);
   EXPECT_EQ(s.k, 3);
@@ -241,7 +242,7 @@ TEST(TrainingPanel, ReplaysARunMadeWithTheCli) {
 TEST(TrainingPanel, RefusesBadSettingsAndMissingExecutableWithAMessage) {
   ASSERT_TRUE(env().ok) << env().error;
   TrainingPanel panel;
-  TrainingSettings s = tiny(env().root / "bad_run", 2);
+  TrainRequest s = tiny(env().root / "bad_run", 2);
   s.widths = "4,8,16";  // 3 levels: the patch must be a multiple of 4
   s.patch = 34;
   panel.setSettings(s);

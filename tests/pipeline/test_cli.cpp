@@ -19,6 +19,8 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include "gmd/common/train_request.hpp"
+#include "../common/unusual_request.hpp"
 #include "gmd/io/case.hpp"
 #include "gmd/io/labels.hpp"
 #include "gmd/io/nifti.hpp"
@@ -290,6 +292,31 @@ TEST_F(CliTest, BadInputsExitWithCode2AndNameTheProblem) {
           (root / "y.nii.gz").string());
   EXPECT_EQ(r.rc, 2) << r.out;
   EXPECT_NE(r.out.find("T2"), std::string::npos) << r.out;
+}
+
+// The training request's three forms agree with the CLI: TrainRequest::arguments(), parsed by `gmd train`, is the
+// same request (--dry-run prints what it parsed), so the panel, which starts runs with those arguments, and the CLI
+// cannot drift apart; a bad request exits 2 before any data is read.
+TEST_F(CliTest, TrainParsesTheRequestsArgumentsBackToTheSameRequest) {
+  gmd::TrainRequest req = gmd_test::unusual_request();
+  req.data_dir = (root / "no such data, yet").string();  // --dry-run reads nothing
+  req.run_dir = (root / "run 'quoted'").string();
+  std::string cmd = kGmd;
+  for (const auto& a : req.arguments(false)) {
+    std::string q = "'";
+    for (char c : a) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    cmd += " " + q + "'";
+  }
+  const auto r = run_command(cmd + " --dry-run");
+  ASSERT_EQ(r.rc, 0) << r.out;
+  const auto json_start = r.out.find('{');
+  ASSERT_NE(json_start, std::string::npos) << r.out;
+  EXPECT_EQ(gmd::TrainRequest::from_json(nlohmann::json::parse(r.out.substr(json_start))), req) << r.out;
+  EXPECT_FALSE(fs::exists(req.run_dir));
+  // Validation before loading: the request's own words, exit 2.
+  const auto bad = run("train --data " + data.string() + " --out " + (root / "r2").string() + " --widths 4,8 --patch 9 --steps 1");
+  EXPECT_EQ(bad.rc, 2) << bad.out;
+  EXPECT_NE(bad.out.find("multiple of 2 for 2 levels"), std::string::npos) << bad.out;
 }
 
 // Issue 11: each of these exited 0 with a wrong or missing result, aborted, or left something behind.

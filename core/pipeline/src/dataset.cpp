@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "gmd/common/error.hpp"
@@ -74,6 +75,21 @@ io::PreprocessParams preprocess_from_json(const nlohmann::json& card) {
     p.multiple = j.value("multiple", p.multiple);
   }
   return p;
+}
+
+engine::TrainingData load_training_data(const TrainRequest& request, const Progress& progress) {
+  const int64_t multiple = request.patch_multiple();
+  std::error_code ec;
+  if (fs::is_regular_file(request.data_dir, ec)) return engine::load_training_cache(request.data_dir, multiple);
+  io::PreprocessParams pp;
+  pp.multiple = std::max<int>(16, static_cast<int>(multiple));
+  DatasetInfo info;
+  engine::TrainingData d;
+  d.samples = load_dataset(request.data_dir, pp, /*require_seg=*/true, &info, progress);
+  d.preprocessing = preprocess_to_json(pp);
+  d.preprocessing["spacing"] = info.spacing;
+  d.source = {{"dir", request.data_dir}};
+  return d;
 }
 
 }  // namespace gmd::pipeline

@@ -330,8 +330,10 @@ void TrainingPanel::resizeEvent(QResizeEvent* e) {
 
 void TrainingPanel::setGmdExecutable(const QString& path) { session_->setGmdExecutable(path); }
 
-TrainingSettings TrainingPanel::settings() const {
-  TrainingSettings s;
+TrainRequest TrainingPanel::settings() const {
+  // The fields the form does not show (learning rate, batch, GMD projection...) keep the values of the open run, or
+  // the defaults.
+  TrainRequest s = session_->settings();
   // Absolute paths: the child process and a later resume may run from another folder.
   auto abs = [](const QString& p) { return p.isEmpty() ? std::string() : QFileInfo(p).absoluteFilePath().toStdString(); };
   s.data_dir = abs(data_edit_->text().trimmed());
@@ -350,7 +352,7 @@ TrainingSettings TrainingPanel::settings() const {
   return s;
 }
 
-void TrainingPanel::setSettings(const TrainingSettings& s) {
+void TrainingPanel::setSettings(const TrainRequest& s) {
   data_edit_->setText(QString::fromStdString(s.data_dir));
   run_edit_->setText(QString::fromStdString(s.run_dir));
   set_combo(method_, s.method);
@@ -473,7 +475,7 @@ bool TrainingPanel::exportCharts(const QString& dir, QString* error) {
 }
 
 bool TrainingPanel::start() {
-  TrainingSettings s = settings();
+  TrainRequest s = settings();
   if (s.run_dir.empty() && !s.data_dir.empty()) {
     s.run_dir = QDir::home()
                     .filePath(QStringLiteral("gmd-runs/%1-%2")
@@ -492,7 +494,7 @@ bool TrainingPanel::start() {
 }
 
 void TrainingPanel::onStartClicked() {
-  const TrainingSettings s = settings();
+  const TrainRequest s = settings();
   if (!s.run_dir.empty()) {
     const QDir d(QString::fromStdString(s.run_dir));
     if (d.exists(QString::fromUtf8(run_files::kMetrics)) || d.exists(QString::fromUtf8(run_files::kCheckpoint))) {
@@ -515,7 +517,7 @@ void TrainingPanel::pause() { session_->pause(); }
 
 bool TrainingPanel::resume() {
   // Settings that cannot change across a resume come from the run; steps may be raised.
-  TrainingSettings s = session_->settings();
+  TrainRequest s = session_->settings();
   if (s.run_dir.empty()) s = settings();
   s.steps = std::max<int64_t>(s.steps, steps_->value());
   session_->setSettings(s);

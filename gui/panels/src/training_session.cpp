@@ -23,17 +23,6 @@ namespace {
 constexpr int kPollMs = 500;
 constexpr int kMaxOutputLines = 400;
 
-template <typename T>
-void get(const nlohmann::json& j, const char* key, T& out) {
-  if (!j.is_object()) return;
-  const auto it = j.find(key);
-  if (it == j.end() || it->is_null()) return;
-  try {
-    out = it->get<T>();
-  } catch (const nlohmann::json::exception&) {
-  }
-}
-
 nlohmann::json read_json(const fs::path& p) {
   try {
     return nlohmann::json::parse(read_text(p));
@@ -50,115 +39,38 @@ bool run_has_files(const fs::path& dir) {
 
 // ---- settings -----------------------------------------------------------------------------------
 
-QStringList TrainingSettings::arguments(bool resume) const {
-  QStringList a{QStringLiteral("train"),
-                QStringLiteral("--data"), QString::fromStdString(data_dir),
-                QStringLiteral("--out"), QString::fromStdString(run_dir),
-                QStringLiteral("--method"), QString::fromStdString(method),
-                QStringLiteral("--steps"), QString::number(steps),
-                QStringLiteral("--patch"), QString::number(patch),
-                QStringLiteral("--k"), QString::number(k),
-                QStringLiteral("--policy"), QString::fromStdString(policy),
-                QStringLiteral("--widths"), QString::fromStdString(widths),
-                QStringLiteral("--device"), QString::fromStdString(device),
-                QStringLiteral("--seed"), QString::number(seed),
-                QStringLiteral("--val-cases"), QString::number(val_cases),
-                QStringLiteral("--val-every"), QString::number(val_every),
-                QStringLiteral("--checkpoint-every"), QString::number(checkpoint_every)};
-  if (resume) a << QStringLiteral("--resume");
+namespace {
+QStringList arguments_of(const TrainRequest& r, bool resume) {
+  QStringList a;
+  for (const auto& x : r.arguments(resume)) a << QString::fromStdString(x);
   return a;
 }
+}  // namespace
 
-QString TrainingSettings::validate() const {
-  if (data_dir.empty()) return QStringLiteral("choose a dataset folder");
-  if (run_dir.empty()) return QStringLiteral("choose a run folder");
-  static const std::vector<std::string> methods{"unimodal", "vanilla", "ds", "ds-gmd"};
-  if (std::find(methods.begin(), methods.end(), method) == methods.end())
-    return QStringLiteral("unknown method '%1'").arg(QString::fromStdString(method));
-  static const std::vector<std::string> policies{"all", "missing1", "missing2", "missing3", "random"};
-  if (std::find(policies.begin(), policies.end(), policy) == policies.end())
-    return QStringLiteral("unknown subset policy '%1'").arg(QString::fromStdString(policy));
-  if (k < 1 || k > 15) return QStringLiteral("k must be between 1 and 15");
-  if (steps < 1) return QStringLiteral("steps must be at least 1");
-  // Widths: at least two positive integers; the patch a multiple of 2^(levels-1).
-  std::stringstream ss(widths);
-  std::string tok;
-  int levels = 0;
-  while (std::getline(ss, tok, ',')) {
-    if (tok.empty() || tok.find_first_not_of("0123456789 ") != std::string::npos || std::stol(tok) <= 0)
-      return QStringLiteral("widths must be positive integers separated by commas, e.g. 16,32,64,128,256");
-    ++levels;
-  }
-  if (levels < 2) return QStringLiteral("widths need at least 2 levels, e.g. 16,32,64,128,256");
-  const int64_t mult = int64_t{1} << (levels - 1);
-  if (patch < mult || patch % mult != 0)
-    return QStringLiteral("the patch size must be a multiple of %1 for %2 levels").arg(mult).arg(levels);
-  if (device != "auto" && device != "cpu" && device != "cuda")
-    return QStringLiteral("device must be auto, cpu or cuda");
-  if (val_every < 0 || checkpoint_every < 0) return QStringLiteral("intervals must not be negative");
-  return {};
-}
-
-nlohmann::json TrainingSettings::to_json() const {
-  return {{"data", data_dir},       {"out", run_dir},   {"method", method},
-          {"policy", policy},       {"k", k},           {"steps", steps},
-          {"patch", patch},         {"widths", widths}, {"device", device},
-          {"seed", seed},           {"val_cases", val_cases}, {"val_every", val_every},
-          {"checkpoint_every", checkpoint_every}};
-}
-
-TrainingSettings TrainingSettings::from_json(const nlohmann::json& j) {
-  TrainingSettings s;
-  get(j, "data", s.data_dir);
-  get(j, "out", s.run_dir);
-  get(j, "method", s.method);
-  get(j, "policy", s.policy);
-  get(j, "k", s.k);
-  get(j, "steps", s.steps);
-  get(j, "patch", s.patch);
-  get(j, "widths", s.widths);
-  get(j, "device", s.device);
-  get(j, "seed", s.seed);
-  get(j, "val_cases", s.val_cases);
-  get(j, "val_every", s.val_every);
-  get(j, "checkpoint_every", s.checkpoint_every);
-  return s;
-}
-
-TrainingSettings settings_from_run(const fs::path& run_dir) {
+TrainRequest settings_from_run(const fs::path& run_dir) {
   std::error_code ec;
   if (!fs::is_directory(run_dir, ec)) throw InputError(run_dir.string() + ": run folder not found");
   const fs::path studio = run_dir / kStudioSettingsFile;
-  TrainingSettings s;
+  TrainRequest s;
   if (fs::exists(studio, ec)) {
-    s = TrainingSettings::from_json(read_json(studio));
+    try {
+      s = TrainRequest::from_json(read_json(studio));
+    } catch (const UsageError& e) {
+      throw InputError(studio.string() + ": " + e.what());
+    }
   } else {
     const fs::path cfg_file = run_dir / run_files::kConfig;
     const fs::path card_file = run_dir / run_files::kCard;
     if (!fs::exists(cfg_file, ec) && !fs::exists(card_file, ec))
       throw InputError(run_dir.string() + ": not a training run (no " + kStudioSettingsFile +
                        ", config.json or model.json)");
-    nlohmann::json cfg = fs::exists(cfg_file, ec) ? read_json(cfg_file) : nlohmann::json::object();
+    const nlohmann::json cfg = fs::exists(cfg_file, ec) ? read_json(cfg_file) : nlohmann::json::object();
     const nlohmann::json card = fs::exists(card_file, ec) ? read_json(card_file) : nlohmann::json::object();
-    if (!cfg.is_object() || cfg.empty()) cfg = card.value("training", nlohmann::json::object());
-    get(cfg, "method", s.method);
-    get(cfg, "steps", s.steps);
-    get(cfg, "patch", s.patch);
-    get(cfg, "k", s.k);
-    get(cfg, "policy", s.policy);
-    get(cfg, "device", s.device);
-    get(cfg, "seed", s.seed);
-    get(cfg, "val_every", s.val_every);
-    get(cfg, "checkpoint_every", s.checkpoint_every);
-    if (cfg.contains("net") && cfg["net"].is_object() && cfg["net"].contains("widths")) {
-      std::string w;
-      for (const auto& v : cfg["net"]["widths"])
-        if (v.is_number_integer()) w += (w.empty() ? "" : ",") + std::to_string(v.get<int64_t>());
-      if (!w.empty()) s.widths = w;
+    try {
+      s = TrainRequest::from_run(cfg, card);
+    } catch (const UsageError& e) {
+      throw InputError(run_dir.string() + ": " + e.what());
     }
-    const auto data = card.value("data", cfg.value("extra_card", nlohmann::json::object()).value("data", nlohmann::json::object()));
-    get(data, "dir", s.data_dir);
-    if (data.contains("val_cases") && data["val_cases"].is_array()) s.val_cases = static_cast<int64_t>(data["val_cases"].size());
   }
   // A relative data folder (a CLI run started elsewhere): as given if it exists from here, else
   // next to the run folder (where `gmd train --data DIR --out RUN` is usually run from).
@@ -320,9 +232,9 @@ bool TrainingSession::start(bool overwrite) {
     error_ = QStringLiteral("a training is already running");
     return false;
   }
-  const QString why = settings_.validate();
-  if (!why.isEmpty()) {
-    error_ = why;
+  const std::string why = settings_.validate();
+  if (!why.empty()) {
+    error_ = QString::fromStdString(why);
     return false;
   }
   const fs::path run(settings_.run_dir);
@@ -353,8 +265,7 @@ bool TrainingSession::launch(bool resume) {
     fs::create_directories(run);
     // The settings travel with the run: resuming after a restart of the application reads them back.
     nlohmann::json j = settings_.to_json();
-    j["gmd_train_arguments"] = nlohmann::json::array();
-    for (const auto& a : settings_.arguments(false)) j["gmd_train_arguments"].push_back(a.toStdString());
+    j["gmd_train_arguments"] = settings_.arguments(false);
     write_text_atomically(run / kStudioSettingsFile, j.dump(2) + "\n");
   } catch (const std::exception& e) {
     error_ = QString::fromStdString(e.what());
@@ -380,7 +291,7 @@ bool TrainingSession::launch(bool resume) {
       Q_EMIT finished(false);
     }
   });
-  proc_->start(gmd_, settings_.arguments(resume));
+  proc_->start(gmd_, arguments_of(settings_, resume));
   if (!proc_->waitForStarted(10000)) {
     if (state_ != State::Failed) {
       error_ = QStringLiteral("cannot start %1: %2").arg(gmd_, proc_->errorString());

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "gmd/engine/sample.hpp"
+#include "gmd/engine/train_job.hpp"
 #include "gmd/io/preprocess.hpp"
 #include "gmd/pipeline/service.hpp"
 
@@ -24,6 +25,10 @@ struct DatasetInfo {
 // require_seg: cases without a seg file are an error (training) — the message names the case.
 std::vector<engine::Sample> load_dataset(const std::filesystem::path& dir, const io::PreprocessParams& pp,
                                          bool require_seg, DatasetInfo* info = nullptr, const Progress& progress = {});
+
+// The training use case's data: request.data_dir as a sample cache file (engine::load_training_cache) or a dataset
+// folder (load_dataset with segmentations required, cases made to a multiple of the request's patch_multiple()).
+engine::TrainingData load_training_data(const TrainRequest& request, const Progress& progress = {});
 
 nlohmann::json preprocess_to_json(const io::PreprocessParams& p);
 io::PreprocessParams preprocess_from_json(const nlohmann::json& card);  // defaults when absent

@@ -37,8 +37,8 @@ class TrainingPanel : public QWidget {
   TrainingSession* session() const { return session_; }
   void setGmdExecutable(const QString& path);
 
-  TrainingSettings settings() const;  // as edited in the form
-  void setSettings(const TrainingSettings& s);
+  TrainRequest settings() const;  // as edited in the form
+  void setSettings(const TrainRequest& s);
 
   // Opens a run folder and replays its charts synchronously (they are drawn when this returns).
   // False (and a message in the status line) when the folder is not a run.

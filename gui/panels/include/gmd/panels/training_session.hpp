@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "gmd/common/train_request.hpp"
 #include "gmd/panels/metrics.hpp"
 
 QT_BEGIN_NAMESPACE
@@ -26,33 +27,12 @@ QT_END_NAMESPACE
 
 namespace gmd::panels {
 
-struct TrainingSettings {
-  std::string data_dir;  // BraTS-layout dataset
-  std::string run_dir;   // output folder (RUN)
-  std::string method = "ds-gmd";  // unimodal | vanilla | ds | ds-gmd
-  std::string policy = "random";  // all | missing1 | missing2 | missing3 | random
-  int k = 5;                      // subsets per step (policy random)
-  int64_t steps = 1000;
-  int64_t patch = 64;
-  std::string widths = "16,32,64,128,256";
-  std::string device = "auto";  // auto | cpu | cuda
-  uint64_t seed = 1;
-  int64_t val_cases = -1;  // held-out validation cases (the last N of the sorted list); -1 = 20 %
-  int64_t val_every = 100;
-  int64_t checkpoint_every = 100;
+// The settings of a run are one gmd::TrainRequest (gmd/common/train_request.hpp): the form edits it, the child is
+// started with its arguments(), RUN/studio-train.json keeps its to_json() (plus the arguments, for people).
 
-  // Arguments of `gmd` (starting with "train").
-  QStringList arguments(bool resume) const;
-  // Empty when usable; otherwise what is wrong, in plain words.
-  QString validate() const;
-  nlohmann::json to_json() const;
-  // Tolerant: missing keys keep their defaults.
-  static TrainingSettings from_json(const nlohmann::json& j);
-};
-
-// RUN/studio-train.json (written by the panel), else reconstructed from RUN/config.json and
-// RUN/model.json of a run started with the CLI. Throws gmd::InputError when the folder holds neither.
-TrainingSettings settings_from_run(const std::filesystem::path& run_dir);
+// RUN/studio-train.json (written by the panel), else TrainRequest::from_run of RUN/config.json and RUN/model.json
+// (a run started with the CLI); a relative data folder is resolved as the CLI would have seen it. Throws gmd::InputError when the folder holds neither.
+TrainRequest settings_from_run(const std::filesystem::path& run_dir);
 inline constexpr const char* kStudioSettingsFile = "studio-train.json";
 
 struct DatasetSummary {
@@ -85,8 +65,8 @@ class TrainingSession : public QObject {
   QString gmdExecutable() const { return gmd_; }
   static QString defaultGmdExecutable();
 
-  const TrainingSettings& settings() const { return settings_; }
-  void setSettings(const TrainingSettings& s) { settings_ = s; }
+  const TrainRequest& settings() const { return settings_; }
+  void setSettings(const TrainRequest& s) { settings_ = s; }
   State state() const { return state_; }
   static QString stateName(State s);
   bool isActive() const;  // a child process is running
@@ -129,7 +109,7 @@ class TrainingSession : public QObject {
   void emitProgress();
 
   QString gmd_;
-  TrainingSettings settings_;
+  TrainRequest settings_;
   State state_ = State::Idle;
   MetricsLog log_;
   MetricsFollower follower_;
