@@ -24,6 +24,11 @@ REGIONS = ["WT", "TC", "ET"]
 MODS = ["FLAIR", "T1", "T1ce", "T2"]
 SHORT = {"FLAIR": "F", "T1": "T1", "T1ce": "T1c", "T2": "T2"}
 BINS = 12
+# The keys of RUN/metrics.jsonl records this script reads. Their names are defined once, for the trainer and every
+# reader, in core/common/include/gmd/common/metrics_schema.hpp; test_collect_results.py checks this list against it.
+METRICS_KEYS = {"type", "step", "loss", "subsets", "time_s", "gmd", "cos", "norms", "weights", "conflicts", "dice",
+                "dice_subsets"}
+METRICS_RECORD_TYPES = {"config", "step", "val"}
 # Arms in the order of the tables; label, and whether it belongs to Table 2.
 ARMS = [
     ("unimodal", "Baseline (4 unimodal nets, logit-mean ensemble)"),

@@ -193,5 +193,24 @@ class Tables(unittest.TestCase):
             self.assertIn("no collected runs", p.stderr)
 
 
+
+class MetricsSchema(unittest.TestCase):
+    def test_keys_read_are_the_schemas(self):
+        """collect_results.py reads metrics.jsonl with the names the trainer writes (metrics_schema.hpp)."""
+        header = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "core", "common", "include", "gmd",
+                              "common", "metrics_schema.hpp")
+        with open(header) as f:
+            text = f.read()
+        import re
+        names = set(re.findall(r'inline constexpr const char\* k\w+ = "([a-z_]+)";', text))
+        self.assertGreater(len(names), 20)
+        self.assertEqual(cr.METRICS_KEYS - names, set())
+        self.assertEqual(cr.METRICS_RECORD_TYPES - names, set())
+        # And the script itself uses each listed key (a renamed key must be renamed here too).
+        with open(SCRIPT) as f:
+            src = f.read()
+        for k in cr.METRICS_KEYS:
+            self.assertGreaterEqual(src.count('"' + k + '"'), 2, k)
+
 if __name__ == "__main__":
     unittest.main()

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <string>
 
@@ -13,6 +14,7 @@
 
 #include "gmd/common/error.hpp"
 #include "gmd/common/fs_util.hpp"
+#include "gmd/common/metrics_schema.hpp"
 #include "gmd/engine/model_io.hpp"
 #include "gmd/engine/predictor.hpp"
 #include "gmd/engine/trainer.hpp"
@@ -144,6 +146,18 @@ TEST(Trainer, DsGmdOverfitsTinyCaseAndLogsGmd) {
     EXPECT_LE(g["conflicts"].get<int64_t>(), 6);
     EXPECT_TRUE(std::isfinite(r["loss"].get<double>()));
   }
+  // Every record holds exactly the keys of the shared schema (gmd/common/metrics_schema.hpp) that its readers use:
+  // all of them here (a ds-gmd run with validation per subset).
+  const auto keys_of = [](const nlohmann::json& j) {
+    std::set<std::string> k;
+    for (const auto& item : j.items()) k.insert(item.key());
+    return k;
+  };
+  const auto schema = [](const auto& list) { return std::set<std::string>(list.begin(), list.end()); };
+  EXPECT_EQ(keys_of(recs[0]), schema(gmd::metrics::kConfigKeys));
+  EXPECT_EQ(keys_of(steps.back()), schema(gmd::metrics::kStepKeys));
+  EXPECT_EQ(keys_of(steps.back()[gmd::metrics::kGmd]), schema(gmd::metrics::kGmdKeys));
+  EXPECT_EQ(keys_of(of_type(recs, gmd::metrics::kValRecord).back()), schema(gmd::metrics::kValKeys));
   // The loss went down.
   double first = 0, last = 0;
   for (int i = 0; i < 5; ++i) {

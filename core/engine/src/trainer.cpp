@@ -2,6 +2,8 @@
 // jitter, Adam, GMD on the shared parameters, metrics.jsonl, atomic checkpoints, bit-exact resume on CPU.
 #include "gmd/engine/trainer.hpp"
 
+#include "gmd/common/metrics_schema.hpp"
+#include "gmd/common/regions.hpp"
 #include "gmd/common/run_files.hpp"
 #include "gmd/engine/cuda.hpp"
 
@@ -183,10 +185,10 @@ ValResult run_validation(SegModelImpl& model, const std::vector<Sample>& val, co
   ValResult out;
   const auto n = static_cast<double>(val.size());
   for (int r = 0; r < 3; ++r) out.dice[static_cast<size_t>(r)] = sum[static_cast<size_t>(r)] / n;
-  out.record = {{"type", "val"},
-                {"step", step},
-                {"dice", {{"WT", out.dice[0]}, {"TC", out.dice[1]}, {"ET", out.dice[2]}}},
-                {"cases", val.size()}};
+  out.record = {{metrics::kType, metrics::kValRecord},
+                {metrics::kStep, step},
+                {metrics::kDice, {{region_name(0), out.dice[0]}, {region_name(1), out.dice[1]}, {region_name(2), out.dice[2]}}},
+                {metrics::kCases, val.size()}};
   if (!sub_sum.empty()) {
     nlohmann::json subs = nlohmann::json::object();
     for (SubsetMask m : all_subsets()) {
@@ -195,9 +197,9 @@ ValResult run_validation(SegModelImpl& model, const std::vector<Sample>& val, co
       const double c = static_cast<double>(sub_count[m]);
       subs[subset_name(m)] = {it->second[0] / c, it->second[1] / c, it->second[2] / c};
     }
-    out.record["dice_subsets"] = subs;
+    out.record[metrics::kDiceSubsets] = subs;
   }
-  out.record["time_s"] = std::chrono::duration<double>(Clock::now() - t0).count();
+  out.record[metrics::kTimeS] = std::chrono::duration<double>(Clock::now() - t0).count();
   return out;
 }
 
@@ -235,7 +237,8 @@ void truncate_metrics(const fs::path& file, int64_t step) {
       continue;
     }
     if (!rec.is_object()) continue;
-    const bool keep = !rec.contains("step") || (rec["step"].is_number_integer() && rec["step"].get<int64_t>() <= step);
+    const bool keep = !rec.contains(metrics::kStep) ||
+                      (rec[metrics::kStep].is_number_integer() && rec[metrics::kStep].get<int64_t>() <= step);
     if (keep) kept += line + "\n";
   }
   write_text_atomically(file, kept);
@@ -378,16 +381,16 @@ void train(const TrainConfig& cfg, const std::vector<Sample>& train_set, const s
   if (!resume) {
     nlohmann::json names = nlohmann::json::array();
     for (SubsetMask s : subsets_within(cfg.net.modalities)) names.push_back(subset_name(s));
-    log.write({{"type", "config"},
-               {"config", cfg.to_json()},
-               {"method", method_name(cfg.net.method)},
-               {"subset_names", names},
-               {"parameters", parameter_count(model)},
-               {"device", device.str()},
-               {"threads", current_threads()},
-               {"amp", amp ? (*amp == at::kHalf ? "fp16" : "bf16") : "none"},
-               {"train_cases", train_set.size()},
-               {"val_cases", val_set.size()}});
+    log.write({{metrics::kType, metrics::kConfigRecord},
+               {metrics::kConfig, cfg.to_json()},
+               {metrics::kMethod, method_name(cfg.net.method)},
+               {metrics::kSubsetNames, names},
+               {metrics::kParameters, parameter_count(model)},
+               {metrics::kDevice, device.str()},
+               {metrics::kThreads, current_threads()},
+               {metrics::kAmp, amp ? (*amp == at::kHalf ? "fp16" : "bf16") : "none"},
+               {metrics::kTrainCases, train_set.size()},
+               {metrics::kValCases, val_set.size()}});
   }
 
   const Method method = cfg.net.method;
@@ -405,7 +408,7 @@ void train(const TrainConfig& cfg, const std::vector<Sample>& train_set, const s
     last_val_step = s;
     log.write(v.record);
     spdlog::info("step {}: validation Dice WT {:.3f} TC {:.3f} ET {:.3f} ({:.1f} s)", s, v.dice[0], v.dice[1],
-                 v.dice[2], v.record["time_s"].get<double>());
+                 v.dice[2], v.record[metrics::kTimeS].get<double>());
   };
   auto checkpoint_now = [&](int64_t s) {
     if (last_ckpt_step == s) return;
@@ -488,11 +491,11 @@ void train(const TrainConfig& cfg, const std::vector<Sample>& train_set, const s
               shared[p].mutable_grad() = combined[p].to(shared[p].dtype()).detach();
           for (size_t p = 0; p < specific.size(); ++p)
             if (gspec[p].defined()) specific[p].mutable_grad() = gspec[p].detach();
-          gmd_json = {{"cos", matrix_json(r.cos)},
-                      {"cos_after", matrix_json(r.cos_after)},
-                      {"norms", matrix_json(r.norms)},
-                      {"weights", matrix_json(r.weights)},
-                      {"conflicts", r.conflicts}};
+          gmd_json = {{metrics::kCos, matrix_json(r.cos)},
+                      {metrics::kCosAfter, matrix_json(r.cos_after)},
+                      {metrics::kNorms, matrix_json(r.norms)},
+                      {metrics::kWeights, matrix_json(r.weights)},
+                      {metrics::kConflicts, r.conflicts}};
         }
       } else {
         torch::Tensor total = losses[0];
@@ -517,8 +520,8 @@ void train(const TrainConfig& cfg, const std::vector<Sample>& train_set, const s
 
       const double step_time = std::chrono::duration<double>(Clock::now() - t0).count();
       nlohmann::json rec;
-      rec["type"] = "step";
-      rec["step"] = step;
+      rec[metrics::kType] = metrics::kStepRecord;
+      rec[metrics::kStep] = step;
       double mean = 0;
       nlohmann::json lmap = nlohmann::json::object(), names = nlohmann::json::array();
       for (size_t j = 0; j < subs.size(); ++j) {
@@ -528,19 +531,19 @@ void train(const TrainConfig& cfg, const std::vector<Sample>& train_set, const s
         names.push_back(subset_name(subs[j]));
       }
       mean /= static_cast<double>(subs.size());
-      rec["loss"] = mean;
-      rec["losses"] = lmap;
-      rec["subsets"] = names;
-      rec["lr"] = lr;
-      rec["time_s"] = step_time;
-      rec["data_s"] = data_time;
-      rec["elapsed_s"] = elapsed();
-      if (!gmd_json.is_null()) rec["gmd"] = gmd_json;
+      rec[metrics::kLoss] = mean;
+      rec[metrics::kLosses] = lmap;
+      rec[metrics::kSubsets] = names;
+      rec[metrics::kLr] = lr;
+      rec[metrics::kTimeS] = step_time;
+      rec[metrics::kDataS] = data_time;
+      rec[metrics::kElapsedS] = elapsed();
+      if (!gmd_json.is_null()) rec[metrics::kGmd] = gmd_json;
       log.write(rec);
       if (step == 1 || step % kLogEvery == 0 || step == cfg.steps)
         spdlog::info(
             "step {}/{}: loss {:.4f} lr {:.2e} ({:.2f} s/step){}", step, cfg.steps, mean, lr, step_time,
-            gmd_json.is_null() ? std::string() : fmt::format(", {} conflicts", gmd_json["conflicts"].get<int64_t>()));
+            gmd_json.is_null() ? std::string() : fmt::format(", {} conflicts", gmd_json[metrics::kConflicts].get<int64_t>()));
 
       if (cfg.val_every > 0 && step % cfg.val_every == 0 && step < cfg.steps) validate_now(step);
       if (cfg.checkpoint_every > 0 && step % cfg.checkpoint_every == 0) checkpoint_now(step);
@@ -568,8 +571,9 @@ void train(const TrainConfig& cfg, const std::vector<Sample>& train_set, const s
   card["steps_done"] = step;
   card["complete"] = step >= cfg.steps;
   card["parameters"] = parameter_count(model);
-  card["val_dice"] = last_val.is_object() ? last_val["dice"] : nlohmann::json();
-  if (last_val.is_object() && last_val.contains("dice_subsets")) card["val_dice_subsets"] = last_val["dice_subsets"];
+  card["val_dice"] = last_val.is_object() ? last_val[metrics::kDice] : nlohmann::json();
+  if (last_val.is_object() && last_val.contains(metrics::kDiceSubsets))
+    card["val_dice_subsets"] = last_val[metrics::kDiceSubsets];
   card["train_time_s"] = elapsed();
   card["train_cases"] = train_set.size();
   card["val_cases"] = val_set.size();

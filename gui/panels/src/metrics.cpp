@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "gmd/common/error.hpp"
+#include "gmd/common/metrics_schema.hpp"
 #include "gmd/common/modality.hpp"
 #include "gmd/common/regions.hpp"
 #include "gmd/common/text.hpp"
@@ -146,39 +147,39 @@ bool MetricsLog::parse_line(std::string_view raw) {
   }
   // Not j.value("type", ...): it throws when "type" is there but not a string (found by fuzz/fuzz_metrics);
   // a non-string type is an unknown record type.
-  const auto ty = j.find("type");
+  const auto ty = j.find(metrics::kType);
   const std::string type = ty != j.end() && ty->is_string() ? ty->get<std::string>() : std::string();
-  if (type == "config") {
+  if (type == metrics::kConfigRecord) {
     config_ = j;
     ++revision_;
     return true;
   }
-  const auto st = j.find("step");
+  const auto st = j.find(metrics::kStep);
   if (st == j.end() || !st->is_number_integer()) {
-    if (type == "step" || type == "val") ++bad_lines_;
+    if (type == metrics::kStepRecord || type == metrics::kValRecord) ++bad_lines_;
     return false;
   }
-  if (type == "step") {
+  if (type == metrics::kStepRecord) {
     StepRecord r;
     r.step = st->get<int64_t>();
-    r.loss = num(j, "loss");
-    r.lr = num(j, "lr");
-    r.time_s = num(j, "time_s");
-    r.elapsed_s = num(j, "elapsed_s");
-    if (const auto it = j.find("subsets"); it != j.end() && it->is_array())
+    r.loss = num(j, metrics::kLoss);
+    r.lr = num(j, metrics::kLr);
+    r.time_s = num(j, metrics::kTimeS);
+    r.elapsed_s = num(j, metrics::kElapsedS);
+    if (const auto it = j.find(metrics::kSubsets); it != j.end() && it->is_array())
       for (const auto& s : *it)
         if (s.is_string()) r.subsets.push_back(s.get<std::string>());
-    if (const auto it = j.find("losses"); it != j.end() && it->is_object())
+    if (const auto it = j.find(metrics::kLosses); it != j.end() && it->is_object())
       for (const auto& kv : it->items())
         if (kv.value().is_number()) r.losses[kv.key()] = kv.value().get<double>();
-    if (const auto it = j.find("gmd"); it != j.end() && it->is_object() && !r.subsets.empty()) {
+    if (const auto it = j.find(metrics::kGmd); it != j.end() && it->is_object() && !r.subsets.empty()) {
       const std::size_t k = r.subsets.size();
       GmdStats g;
-      g.cos = matrix(it->value("cos", nlohmann::json()), k);
-      g.cos_after = matrix(it->value("cos_after", nlohmann::json()), k);
-      g.norms = vec(it->value("norms", nlohmann::json()));
-      g.weights = vec(it->value("weights", nlohmann::json()));
-      if (const auto c = it->find("conflicts"); c != it->end() && c->is_number_integer()) g.conflicts = c->get<int64_t>();
+      g.cos = matrix(it->value(metrics::kCos, nlohmann::json()), k);
+      g.cos_after = matrix(it->value(metrics::kCosAfter, nlohmann::json()), k);
+      g.norms = vec(it->value(metrics::kNorms, nlohmann::json()));
+      g.weights = vec(it->value(metrics::kWeights, nlohmann::json()));
+      if (const auto c = it->find(metrics::kConflicts); c != it->end() && c->is_number_integer()) g.conflicts = c->get<int64_t>();
       if (g.norms.size() != k) g.norms.clear();
       if (g.weights.size() != k) g.weights.clear();
       if (!g.cos.empty() || !g.norms.empty() || !g.weights.empty()) r.gmd = std::move(g);
@@ -186,12 +187,12 @@ bool MetricsLog::parse_line(std::string_view raw) {
     add_step(std::move(r));
     return true;
   }
-  if (type == "val") {
+  if (type == metrics::kValRecord) {
     ValRecord v;
     v.step = st->get<int64_t>();
-    const auto d = j.value("dice", nlohmann::json::object());
+    const auto d = j.value(metrics::kDice, nlohmann::json::object());
     v.dice = {num(d, region_name(0)), num(d, region_name(1)), num(d, region_name(2))};
-    if (const auto it = j.find("dice_subsets"); it != j.end() && it->is_object())
+    if (const auto it = j.find(metrics::kDiceSubsets); it != j.end() && it->is_object())
       for (const auto& kv : it->items()) {
         const auto x = vec(kv.value());
         if (x.size() == 3) v.dice_subsets[kv.key()] = {x[0], x[1], x[2]};
@@ -236,14 +237,15 @@ std::vector<std::string> MetricsLog::subset_names() const {
 }
 
 std::string MetricsLog::method() const {
-  if (config_.contains("method") && config_["method"].is_string()) return config_["method"].get<std::string>();
-  const auto c = config_.value("config", nlohmann::json::object());
+  if (config_.contains(metrics::kMethod) && config_[metrics::kMethod].is_string())
+    return config_[metrics::kMethod].get<std::string>();
+  const auto c = config_.value(metrics::kConfig, nlohmann::json::object());
   if (c.is_object() && c.contains("method") && c["method"].is_string()) return c["method"].get<std::string>();
   return "";
 }
 
 int64_t MetricsLog::total_steps() const {
-  const auto c = config_.value("config", nlohmann::json::object());
+  const auto c = config_.value(metrics::kConfig, nlohmann::json::object());
   for (const auto* src : {&c, &config_})
     if (src->is_object()) {
       const auto it = src->find("steps");
