@@ -1,11 +1,7 @@
-// One trainer for unimodal / vanilla / ds / ds-gmd: tumour-biased patch sampling with flips and intensity
-// jitter, Adam, GMD on the shared parameters, metrics.jsonl, atomic checkpoints, bit-exact resume on CPU.
+// One trainer for unimodal / vanilla / ds / ds-gmd: the run (configuration checks, model, optimizer, resume, the step
+// loop, the model card). What a step does per method is in train_steps.cpp, the checkpoint and metrics file in
+// train_checkpoint.cpp, validation in train_validation.cpp (train_internal.hpp declares them).
 #include "gmd/engine/trainer.hpp"
-
-#include "gmd/common/metrics_schema.hpp"
-#include "gmd/common/regions.hpp"
-#include "gmd/common/run_files.hpp"
-#include "gmd/engine/cuda.hpp"
 
 #include <spdlog/fmt/fmt.h>
 #include <spdlog/spdlog.h>
@@ -13,54 +9,26 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <fstream>
-#include <map>
-#include <random>
-#include <sstream>
 #include <string>
 
 #include "amp.hpp"
 #include "gmd/common/error.hpp"
 #include "gmd/common/fs_util.hpp"
-#include "archive_io.hpp"
+#include "gmd/common/metrics_schema.hpp"
+#include "gmd/common/run_files.hpp"
+#include "gmd/engine/cuda.hpp"
 #include "gmd/engine/loss.hpp"
 #include "gmd/engine/model_io.hpp"
 #include "gmd/engine/patches.hpp"
-#include "gmd/engine/predictor.hpp"
-#include "gmd/engine/random.hpp"
 #include "gmd/engine/threads.hpp"
+#include "train_internal.hpp"
 
 namespace gmd::engine {
 namespace fs = std::filesystem;
+using namespace detail;
 
 namespace {
-using torch::indexing::Slice;
-using Clock = std::chrono::steady_clock;
-
-constexpr int64_t kCheckpointFormat = 1;
 constexpr int64_t kLogEvery = 10;
-constexpr int64_t kPerSubsetValVoxels = int64_t{128} * 128 * 128;  // per-subset validation dice up to this size
-constexpr double kValOverlap = 0.25;
-
-std::string first_line(const std::string& s) {
-  const auto nl = s.find('\n');
-  return nl == std::string::npos ? s : s.substr(0, nl);
-}
-
-nlohmann::json matrix_json(const torch::Tensor& t) {
-  const torch::Tensor c = t.to(torch::kCPU, torch::kDouble).contiguous();
-  nlohmann::json out = nlohmann::json::array();
-  if (c.dim() == 1) {
-    for (int64_t i = 0; i < c.size(0); ++i) out.push_back(c[i].item<double>());
-    return out;
-  }
-  for (int64_t i = 0; i < c.size(0); ++i) {
-    nlohmann::json row = nlohmann::json::array();
-    for (int64_t j = 0; j < c.size(1); ++j) row.push_back(c[i][j].item<double>());
-    out.push_back(std::move(row));
-  }
-  return out;
-}
 
 void check_samples(const std::vector<Sample>& set, const char* what, const NetConfig& net) {
   for (const Sample& s : set) {
@@ -111,218 +79,6 @@ double lr_at(const TrainConfig& cfg, int64_t step) {
   return cfg.lr * std::pow(1.0 - frac, 0.9);
 }
 
-// Dynamic loss scaling for fp16 autocast (bf16 and fp32 do not need it).
-struct LossScaler {
-  bool enabled = false;
-  double scale = 1.0;
-  int64_t good_steps = 0;
-  // Returns true if the (already unscaled) gradients are finite; updates the scale.
-  bool update(bool finite) {
-    if (!enabled) return true;
-    if (!finite) {
-      scale *= 0.5;
-      good_steps = 0;
-      return false;
-    }
-    if (++good_steps >= 2000) {
-      scale *= 2.0;
-      good_steps = 0;
-    }
-    return true;
-  }
-};
-
-// Uniform non-empty proper subset of `avail` (the kept modalities of vanilla modality dropout).
-SubsetMask dropout_keep(SubsetMask avail, std::mt19937_64& rng, double prob) {
-  const double u = uniform01(rng);
-  std::vector<SubsetMask> proper;
-  for (SubsetMask s : subsets_within(avail))
-    if (s != avail) proper.push_back(s);
-  const int64_t pick = proper.empty() ? 0 : uniform_int(rng, 0, static_cast<int64_t>(proper.size()) - 1);
-  if (proper.empty() || u >= prob) return avail;
-  return proper[static_cast<size_t>(pick)];
-}
-
-struct ValResult {
-  nlohmann::json record;
-  std::array<double, 3> dice{};
-};
-
-ValResult run_validation(SegModelImpl& model, const std::vector<Sample>& val, const TrainConfig& cfg,
-                         const torch::Device& device, int64_t step) {
-  const auto t0 = Clock::now();
-  std::array<double, 3> sum{};
-  std::map<SubsetMask, std::array<double, 3>> sub_sum;
-  std::map<SubsetMask, int64_t> sub_count;
-  PredictOptions opt;
-  opt.patch = cfg.val_patch > 0 ? cfg.val_patch : cfg.patch;
-  opt.overlap = kValOverlap;
-  opt.amp = detail::amp_dtype(cfg.amp, device).has_value();
-  for (const Sample& s : val) {
-    const SubsetMask avail = static_cast<SubsetMask>(s.present & cfg.net.modalities);
-    std::vector<SubsetMask> subs{avail};
-    const bool per_subset = s.image[0].numel() <= kPerSubsetValVoxels;
-    if (per_subset) subs = subsets_within(avail);  // ends with `avail` itself
-    const auto probs = predict_subsets(model, s.image, avail, subs, device, opt);
-    const torch::Tensor truth = s.target.to(torch::kCPU) != 0;
-    for (size_t j = 0; j < subs.size(); ++j) {
-      const torch::Tensor pred = probs[j] > 0.5;
-      std::array<double, 3> d{};
-      for (int r = 0; r < 3; ++r) {
-        const double inter = (pred[r] & truth[r]).sum().item<double>();
-        const double np = pred[r].sum().item<double>(), nt = truth[r].sum().item<double>();
-        d[static_cast<size_t>(r)] = (np + nt) == 0 ? 1.0 : 2.0 * inter / (np + nt);
-      }
-      if (subs[j] == avail)
-        for (int r = 0; r < 3; ++r) sum[static_cast<size_t>(r)] += d[static_cast<size_t>(r)];
-      if (per_subset) {
-        auto& acc = sub_sum[subs[j]];
-        for (int r = 0; r < 3; ++r) acc[static_cast<size_t>(r)] += d[static_cast<size_t>(r)];
-        ++sub_count[subs[j]];
-      }
-    }
-  }
-  ValResult out;
-  const auto n = static_cast<double>(val.size());
-  for (int r = 0; r < 3; ++r) out.dice[static_cast<size_t>(r)] = sum[static_cast<size_t>(r)] / n;
-  out.record = {{metrics::kType, metrics::kValRecord},
-                {metrics::kStep, step},
-                {metrics::kDice, {{region_name(0), out.dice[0]}, {region_name(1), out.dice[1]}, {region_name(2), out.dice[2]}}},
-                {metrics::kCases, val.size()}};
-  if (!sub_sum.empty()) {
-    nlohmann::json subs = nlohmann::json::object();
-    for (SubsetMask m : all_subsets()) {
-      const auto it = sub_sum.find(m);
-      if (it == sub_sum.end()) continue;
-      const double c = static_cast<double>(sub_count[m]);
-      subs[subset_name(m)] = {it->second[0] / c, it->second[1] / c, it->second[2] / c};
-    }
-    out.record[metrics::kDiceSubsets] = subs;
-  }
-  out.record[metrics::kTimeS] = std::chrono::duration<double>(Clock::now() - t0).count();
-  return out;
-}
-
-class MetricsLog {
- public:
-  MetricsLog(const fs::path& file, const TrainControl& ctl) : ctl_(ctl) {
-    out_.open(file, std::ios::app);
-    if (!out_) throw InputError(file.string() + ": cannot open for writing");
-    path_ = file;
-  }
-  void write(const nlohmann::json& rec) {
-    out_ << rec.dump() << '\n';
-    out_.flush();
-    if (!out_) throw InputError(path_.string() + ": write failed");
-    if (ctl_.on_record) ctl_.on_record(rec);
-  }
-
- private:
-  const TrainControl& ctl_;
-  std::ofstream out_;
-  fs::path path_;
-};
-
-// Keeps only the records of steps <= `step` (and the config record); drops torn lines.
-void truncate_metrics(const fs::path& file, int64_t step) {
-  if (!fs::exists(file)) return;
-  std::istringstream in(read_text(file));
-  std::string line, kept;
-  while (std::getline(in, line)) {
-    if (line.empty()) continue;
-    nlohmann::json rec;
-    try {
-      rec = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::exception&) {
-      continue;
-    }
-    if (!rec.is_object()) continue;
-    const bool keep = !rec.contains(metrics::kStep) ||
-                      (rec[metrics::kStep].is_number_integer() && rec[metrics::kStep].get<int64_t>() <= step);
-    if (keep) kept += line + "\n";
-  }
-  write_text_atomically(file, kept);
-}
-
-void save_checkpoint(const fs::path& file, const SegModel& model, torch::optim::Adam& optim, int64_t step,
-                     const TrainConfig& cfg, const LossScaler& scaler, double elapsed, const nlohmann::json& last_val) {
-  torch::serialize::OutputArchive archive;
-  torch::serialize::OutputArchive m, o;
-  model->save(m);
-  optim.save(o);
-  archive.write("format", c10::IValue(kCheckpointFormat));
-  archive.write("model", m);
-  archive.write("optimizer", o);
-  archive.write("step", c10::IValue(step));
-  archive.write("config", c10::IValue(cfg.to_json().dump()));
-  archive.write("loss_scale", c10::IValue(scaler.scale));
-  archive.write("loss_scale_good", c10::IValue(scaler.good_steps));
-  archive.write("elapsed_s", c10::IValue(elapsed));
-  archive.write("last_val", c10::IValue(last_val.dump()));
-  save_archive_atomically(archive, file);
-}
-
-struct Resumed {
-  int64_t step = 0;
-  double elapsed = 0;
-  nlohmann::json last_val;
-};
-
-Resumed load_checkpoint(const fs::path& file, const SegModel& model, torch::optim::Adam& optim, const TrainConfig& cfg,
-                        LossScaler& scaler, const torch::Device& device) {
-  const std::string where = file.string();
-  if (!fs::is_regular_file(file)) throw InputError(where + ": no checkpoint to resume from");
-  torch::serialize::InputArchive archive;
-  try {
-    archive.load_from(where, device);
-  } catch (const c10::Error& e) {
-    throw InputError(where + ": corrupt or truncated checkpoint (" + first_line(e.what_without_backtrace()) + ")");
-  } catch (const std::exception& e) {
-    throw InputError(where + ": corrupt or truncated checkpoint (" + first_line(e.what()) + ")");
-  }
-  Resumed r;
-  try {
-    c10::IValue v;
-    archive.read("format", v);
-    if (!v.isInt() || v.toInt() != kCheckpointFormat) throw InputError(where + ": unsupported checkpoint format");
-    archive.read("config", v);
-    const nlohmann::json saved = nlohmann::json::parse(v.toStringRef());
-    if (saved.value("net", nlohmann::json()) != cfg.net.to_json())
-      throw InputError(where + ": checkpoint was trained with a different network (" +
-                       saved.value("net", nlohmann::json()).dump() + "); resume with the same network settings");
-    archive.read("step", v);
-    r.step = v.toInt();
-    archive.read("loss_scale", v);
-    scaler.scale = v.toDouble();
-    archive.read("loss_scale_good", v);
-    scaler.good_steps = v.toInt();
-    archive.read("elapsed_s", v);
-    r.elapsed = v.toDouble();
-    archive.read("last_val", v);
-    r.last_val = nlohmann::json::parse(v.toStringRef());
-    torch::serialize::InputArchive m, o;
-    archive.read("model", m);
-    archive.read("optimizer", o);
-    model->load(m);
-    optim.load(o);
-  } catch (const c10::Error& e) {
-    throw InputError(where + ": corrupt checkpoint (" + first_line(e.what_without_backtrace()) + ")");
-  } catch (const nlohmann::json::exception& e) {
-    throw InputError(where + ": corrupt checkpoint (" + first_line(e.what()) + ")");
-  }
-  if (r.step < 0) throw InputError(where + ": corrupt checkpoint (negative step)");
-  return r;
-}
-
-void clear_grads(const std::vector<torch::Tensor>& params) {
-  for (const auto& p : params) p.mutable_grad() = torch::Tensor();
-}
-
-bool grads_finite(const std::vector<torch::Tensor>& params) {
-  for (const auto& p : params)
-    if (p.grad().defined() && !torch::isfinite(p.grad()).all().item<bool>()) return false;
-  return true;
-}
 }  // namespace
 
 void train(const TrainConfig& cfg, const std::vector<Sample>& train_set, const std::vector<Sample>& val_set,
@@ -349,11 +105,8 @@ void train(const TrainConfig& cfg, const std::vector<Sample>& train_set, const s
   SegModel model = make_model(cfg.net);
   model->to(device);
   model->train();
-  const std::vector<torch::Tensor> params = model->parameters();
-  const std::vector<torch::Tensor> shared = model->shared_parameters();
-  const std::vector<torch::Tensor> specific = model->specific_parameters();
-  if (shared.size() + specific.size() != params.size())
-    throw std::logic_error("shared + specific parameters do not partition the model's parameters");
+  const ParameterSplit split = split_parameters(*model);
+  const std::vector<torch::Tensor>& params = split.all;
   torch::optim::Adam optim(params, torch::optim::AdamOptions(cfg.lr).weight_decay(cfg.weight_decay));
 
   LossScaler scaler;
@@ -377,7 +130,7 @@ void train(const TrainConfig& cfg, const std::vector<Sample>& train_set, const s
   }
   write_text_atomically(out_dir / run_files::kConfig, cfg.to_json().dump(2) + "\n");
 
-  MetricsLog log(metrics_file, ctl);
+  MetricsWriter log(metrics_file, ctl);
   if (!resume) {
     nlohmann::json names = nlohmann::json::array();
     for (SubsetMask s : subsets_within(cfg.net.modalities)) names.push_back(subset_name(s));
@@ -429,16 +182,7 @@ void train(const TrainConfig& cfg, const std::vector<Sample>& train_set, const s
       const torch::Tensor x_all = batch.image.to(device);
       const torch::Tensor target = batch.target.to(device);
 
-      std::vector<SubsetMask> subs;
-      if (method == Method::DS || method == Method::DSGMD) {
-        subs = sampler.subsets(step, batch.available);
-        if (subs.empty()) subs = {batch.available};
-      } else if (method == Method::Vanilla) {
-        auto rng = step_rng(cfg.seed, step, kTagSubsets);
-        subs = {dropout_keep(batch.available, rng, cfg.modality_dropout)};
-      } else {
-        for (int m : subset_modalities(batch.available)) subs.push_back(static_cast<SubsetMask>(1u << m));
-      }
+      const std::vector<SubsetMask> subs = step_subsets(cfg, sampler, step, batch.available);
       SubsetMask needed = 0;
       for (SubsetMask s : subs) needed |= s;
 
@@ -461,50 +205,9 @@ void train(const TrainConfig& cfg, const std::vector<Sample>& train_set, const s
       nlohmann::json gmd_json;
       bool finite = true;
       if (method == Method::DSGMD) {
-        std::vector<torch::Tensor> inputs = shared;
-        inputs.insert(inputs.end(), specific.begin(), specific.end());
-        const size_t k = losses.size();
-        std::vector<std::vector<torch::Tensor>> gshared(k);
-        std::vector<torch::Tensor> gspec(specific.size());
-        for (size_t j = 0; j < k; ++j) {
-          const torch::Tensor lj = scaler.enabled ? losses[j] * scaler.scale : losses[j];
-          auto g = torch::autograd::grad({lj}, inputs, {}, /*retain_graph=*/j + 1 < k, /*create_graph=*/false,
-                                         /*allow_unused=*/true);
-          if (scaler.enabled)
-            for (auto& t : g)
-              if (t.defined()) t = t / scaler.scale;
-          gshared[j].assign(g.begin(), g.begin() + static_cast<std::ptrdiff_t>(shared.size()));
-          for (size_t p = 0; p < specific.size(); ++p) {
-            const torch::Tensor& t = g[shared.size() + p];
-            if (!t.defined()) continue;
-            gspec[p] = gspec[p].defined() ? gspec[p] + t : t;
-          }
-        }
-        const torch::Tensor gram = gram_matrix(gshared);
-        finite = torch::isfinite(gram).all().item<bool>();
-        if (finite) {
-          auto rng = step_rng(cfg.seed, step, kTagGmd);
-          const GmdResult r = gmd_from_gram(gram, cfg.gmd, &rng);
-          const std::vector<torch::Tensor> combined = combine_gradients(gshared, r.weights);
-          for (size_t p = 0; p < shared.size(); ++p)
-            if (p < combined.size() && combined[p].defined())
-              shared[p].mutable_grad() = combined[p].to(shared[p].dtype()).detach();
-          for (size_t p = 0; p < specific.size(); ++p)
-            if (gspec[p].defined()) specific[p].mutable_grad() = gspec[p].detach();
-          gmd_json = {{metrics::kCos, matrix_json(r.cos)},
-                      {metrics::kCosAfter, matrix_json(r.cos_after)},
-                      {metrics::kNorms, matrix_json(r.norms)},
-                      {metrics::kWeights, matrix_json(r.weights)},
-                      {metrics::kConflicts, r.conflicts}};
-        }
+        gmd_json = backward_gmd(losses, split, scaler, cfg, step, &finite);
       } else {
-        torch::Tensor total = losses[0];
-        for (size_t j = 1; j < losses.size(); ++j) total = total + losses[j];
-        if (scaler.enabled) total = total * scaler.scale;
-        total.backward();
-        if (scaler.enabled)
-          for (const auto& p : params)
-            if (p.grad().defined()) p.mutable_grad().div_(scaler.scale);
+        backward_sum(losses, params, scaler);
       }
       if (scaler.enabled && finite) finite = grads_finite(params);
       if (!finite && !scaler.enabled)
