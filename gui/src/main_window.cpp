@@ -118,11 +118,7 @@ MainWindow::MainWindow(bool rendering, QWidget* parent) : QMainWindow(parent), d
     if (d_->seg->isRunning()) setStatus(QString("Segmenting: %1 (%2 %)").arg(stage).arg(qRound(f * 100)));
   });
   connect(d_->models, &ModelController::modelChanged, this, [this] { updateActions(); });
-  connect(d_->overlay, &OverlayModel::labelsChanged, this, [this] {
-    drawOverlay();
-    Q_EMIT overlayChanged();
-    Q_EMIT reportChanged();
-  });
+  connect(d_->overlay, &OverlayModel::labelsChanged, this, &MainWindow::redrawLabels);
   connect(d_->overlay, &OverlayModel::styleChanged, this, [this] {
     d_->views->setOverlayStyle(d_->overlay->viewStyle());
     Q_EMIT overlayChanged();
@@ -527,9 +523,7 @@ void MainWindow::onDisplayedChanged(int m) {
   if (!c || m < 0 || !c->images[static_cast<size_t>(m)]) return;
   d_->views->setImage(&*c->images[static_cast<size_t>(m)], q(std::string(modality_display(m))), false);
   if (d_->wl_preset) d_->wl_preset->setCurrentIndex(0);
-  drawOverlay();
-  Q_EMIT overlayChanged();
-  Q_EMIT reportChanged();
+  redrawLabels();
 }
 
 bool MainWindow::startSegmentation() {
@@ -573,38 +567,33 @@ void MainWindow::drawOverlay() {
   d_->views->setOverlayStyle(d_->overlay->viewStyle());
 }
 
+void MainWindow::redrawLabels() {
+  drawOverlay();
+  Q_EMIT overlayChanged();
+  Q_EMIT reportChanged();
+}
+
 // ------------------------------------------------------------------------------------------ exports
+bool MainWindow::runExport(const QString& failure_title,
+                           QString (OverlayModel::*exporter)(const QString&, QString*) const, const QString& path) {
+  QString done;
+  const QString why = (d_->overlay->*exporter)(path, &done);
+  if (!why.isEmpty()) {
+    showError(failure_title, why);
+    return false;
+  }
+  setStatus(done);
+  return true;
+}
+
 bool MainWindow::exportLabels(const QString& path) {
-  QString done;
-  const QString why = d_->overlay->exportLabels(path, &done);
-  if (!why.isEmpty()) {
-    showError("Cannot export label map", why);
-    return false;
-  }
-  setStatus(done);
-  return true;
+  return runExport("Cannot export label map", &OverlayModel::exportLabels, path);
 }
-
 bool MainWindow::exportReport(const QString& path) {
-  QString done;
-  const QString why = d_->overlay->exportReport(path, &done);
-  if (!why.isEmpty()) {
-    showError("Cannot export report", why);
-    return false;
-  }
-  setStatus(done);
-  return true;
+  return runExport("Cannot export report", &OverlayModel::exportReport, path);
 }
-
 bool MainWindow::exportAgreement(const QString& path) {
-  QString done;
-  const QString why = d_->overlay->exportAgreement(path, &done);
-  if (!why.isEmpty()) {
-    showError("Cannot export agreement maps", why);
-    return false;
-  }
-  setStatus(done);
-  return true;
+  return runExport("Cannot export agreement maps", &OverlayModel::exportAgreement, path);
 }
 
 QImage MainWindow::grabWindowImage() {

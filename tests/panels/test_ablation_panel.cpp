@@ -2,6 +2,7 @@
 // the all-present prediction when there is no seg, the dependence summary, slice rendering and sync.
 #include <gtest/gtest.h>
 
+#include <QCoreApplication>
 #include <QDir>
 #include <QImage>
 #include <QSignalSpy>
@@ -342,9 +343,17 @@ TEST(AblationRun, AutomaticModeComputesOnlyTheNewestCase) {
   QSignalSpy started(&run, &AblationRun::started);
   run.setAutoRun(true);
   run.setModel(gmd::pipeline::Model::load(env().cli_run));
+  QCoreApplication::processEvents();
   EXPECT_FALSE(run.isRunning());  // no case yet
-  run.setCase(std::make_shared<const gmd::io::Case>(gmd::io::load_case(gmd::io::discover_case(first_case()))));
-  EXPECT_TRUE(run.isRunning());   // started by itself
+  const auto first = std::make_shared<const gmd::io::Case>(gmd::io::load_case(gmd::io::discover_case(first_case())));
+  // Several changes in one turn of the event loop: one start, after the caller is done, for the last state.
+  run.setCase(first);
+  run.setModel(gmd::pipeline::Model::load(env().cli_run));
+  run.setCase(first);
+  EXPECT_FALSE(run.isRunning());
+  ASSERT_TRUE(started.wait(10000));  // started by itself
+  EXPECT_TRUE(run.isRunning());
+  EXPECT_EQ(started.count(), 1);
   run.setCase(std::make_shared<const gmd::io::Case>(gmd::io::load_case(gmd::io::discover_case(no_seg_case()))));
   EXPECT_EQ(run.result(), nullptr);
   ASSERT_TRUE(run.runBlocking()) << run.lastError().toStdString();

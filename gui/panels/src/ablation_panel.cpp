@@ -420,21 +420,15 @@ void AblationPanel::setCase(std::shared_ptr<const io::Case> c) {
   window_ = background_ >= 0 ? grey_window(*c->images[static_cast<std::size_t>(background_)]) : viz::WindowLevel{};
   if (c && !slice_from_view_) index_ = c->seg ? tumour_slice(*c->seg, axis_) : slice_count(c->geom, axis_) / 2;
   if (c) index_ = std::clamp(index_, 0, slice_count(c->geom, axis_) - 1);
-  const bool auto_run = run_->autoRun();
-  run_->setAutoRun(false);  // draw the new case before an automatic run starts
-  run_->setCase(std::move(c));
+  run_->setCase(std::move(c));  // an automatic run starts on the next turn of the event loop, after this draw
   refreshImages();
   updateControls();
-  run_->setAutoRun(auto_run);
 }
 
 void AblationPanel::setModel(const pipeline::Model& m) {
-  const bool auto_run = run_->autoRun();
-  run_->setAutoRun(false);
   run_->setModel(m);
   refreshImages();
   updateControls();
-  run_->setAutoRun(auto_run);
 }
 
 void AblationPanel::setAutoRun(bool on) {

@@ -46,7 +46,17 @@ void AblationRun::clearResult() {
 }
 
 void AblationRun::maybeAutoRun() {
-  if (auto_run_ && case_ && model_ && !result_ && !isRunning()) run();
+  // On the next turn of the event loop, once: the caller finishes what it does with the new case or model (the panel
+  // draws it) before the computation starts, and several changes in one turn start one computation, for the last.
+  if (!auto_run_ || auto_start_pending_) return;
+  auto_start_pending_ = true;
+  QMetaObject::invokeMethod(
+      this,
+      [this] {
+        auto_start_pending_ = false;
+        if (auto_run_ && case_ && model_ && !result_ && !isRunning()) run();
+      },
+      Qt::QueuedConnection);
 }
 
 bool AblationRun::isRunning() const { return job_->isRunning(); }

@@ -116,6 +116,10 @@ class MainWindow : public QMainWindow {
   void onDisplayedChanged(int m);
   void onSegmentationFinished();
   void drawOverlay();
+  void redrawLabels();  // drawOverlay, then overlayChanged and reportChanged
+  // One export of the overlay model: its error in a dialog titled `failure_title`, or its success in the status bar.
+  bool runExport(const QString& failure_title, QString (OverlayModel::*exporter)(const QString&, QString*) const,
+                 const QString& path);
   void refreshRecentMenu();
   void updateActions();
   void setStatus(const QString& text);

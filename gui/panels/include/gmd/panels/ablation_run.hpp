@@ -24,7 +24,8 @@ class AblationRun : public QObject {
   void setCase(std::shared_ptr<const io::Case> c);
   void setModel(const pipeline::Model& m);
   void setSegmentOptions(const pipeline::SegmentOptions& o) { opt_ = o; }
-  // Compute automatically whenever both a case and a model are set and there is no result yet.
+  // Compute automatically whenever both a case and a model are set and there is no result yet; the computation
+  // starts on the next turn of the event loop (one start for several changes made in one turn).
   void setAutoRun(bool on);
   bool autoRun() const { return auto_run_; }
 
@@ -60,6 +61,7 @@ class AblationRun : public QObject {
   std::shared_ptr<pipeline::Ablation> result_;
   QString error_;
   bool auto_run_ = false;
+  bool auto_start_pending_ = false;
   // generation_ counts requests (new case, model, run); running_generation_ is the one the job computes.
   uint64_t generation_ = 0, running_generation_ = 0;
   gui::BackgroundJob* job_;
