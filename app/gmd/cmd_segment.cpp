@@ -7,6 +7,7 @@
 #include "commands.hpp"
 #include "gmd/common/error.hpp"
 #include "gmd/common/fs_util.hpp"
+#include "gmd/common/viewer_files.hpp"
 #include "gmd/io/case.hpp"
 #include "gmd/io/nifti.hpp"
 #include "gmd/pipeline/report.hpp"
@@ -43,12 +44,19 @@ void add_segment(CLI::App& app) {
   auto out = std::make_shared<std::string>();
   auto report = std::make_shared<std::string>();
   auto agreement = std::make_shared<bool>(false);
+  auto viewer_files = std::make_shared<bool>(false);
+  auto et_label = std::make_shared<int>(4);
   add_infer_options(cmd, *o, false);
   cmd->add_option("--case", *case_dir, "Case folder")->required();
   auto* mods_opt = cmd->add_option("--modalities", *mods, "Use only these, e.g. flair,t1ce (default: all present)");
   cmd->add_option("--out", *out, "Output label map (.nii.gz)")->required();
-  cmd->add_option("--report", *report, "Also write a JSON report: volumes, expected accuracy for the modalities used, "
-                                       "agreement (with --agreement)");
+  cmd->add_option("--report", *report, "Also write a report (JSON, or CSV when the name ends in .csv): volumes, "
+                                       "expected accuracy for the modalities used, agreement (with --agreement)");
+  cmd->add_option("--et-label", *et_label, "Value of enhancing tumour in the output: 4 (BraTS 2018-2021) or 3 (BraTS 2023)")
+      ->capture_default_str();
+  cmd->add_flag("--viewer-files", *viewer_files,
+                "Also write OUT_itksnap_labels.txt (ITK-SNAP: itksnap -g IMAGE -s OUT -l OUT_itksnap_labels.txt) and "
+                "OUT_slicer_colors.ctbl (3D Slicer colour table) with the studio's names and colours");
   cmd->add_flag("--agreement", *agreement,
                 "Also predict every subset of the modalities used and write where they agree: OUT_WT/_TC/_ET.nii.gz "
                 "(fraction of the subsets that include each voxel)");
@@ -57,6 +65,7 @@ void add_segment(CLI::App& app) {
       throw UsageError("--modalities: empty list (name some of flair, t1, t1ce, t2, or leave the option out to use "
                        "every modality the case has)");
     check_output_file(*out, "--out");
+    check_et_label(*et_label);
     if (!report->empty()) {
       check_output_file(*report, "--report");
       if (same_file(*report, *out)) throw UsageError("--report " + *report + ": is the --out file; choose another name");
@@ -68,12 +77,24 @@ void add_segment(CLI::App& app) {
     if (!report->empty()) refuse_overwriting_inputs(*report, files);
     if (*agreement)
       for (const char* r : {"_WT", "_TC", "_ET"}) refuse_overwriting_inputs(agreement_base + r + ".nii.gz", files);
+    const ViewerFiles viewer = viewer_file_paths(*out);
+    if (*viewer_files) {
+      refuse_overwriting_inputs(viewer.itksnap.string(), files);
+      refuse_overwriting_inputs(viewer.slicer.string(), files);
+    }
     const SubsetMask want = mods->empty() ? (files.present() & model.modalities()) : parse_subset(*mods);
     const auto c = io::load_case(files, want, /*load_seg=*/false);
     auto opt = o->seg();
     opt.agreement = *agreement;
-    const auto seg = pipeline::segment(model, c, want, opt);
+    auto seg = pipeline::segment(model, c, want, opt);
+    set_et_label(seg.labels, *et_label);
     io::write_labels(*out, seg.labels);
+    std::vector<std::string> viewer_written;
+    if (*viewer_files) {
+      write_viewer_files(*out, Palette::builtin(), *et_label);
+      viewer_written = {viewer.itksnap.string(), viewer.slicer.string()};
+      std::cout << "viewer files: " << viewer.itksnap.string() << ", " << viewer.slicer.string() << "\n";
+    }
     std::cout << fmt::format("{}: segmented with {} on {} in {:.1f} s -> {}\n", c.id, subset_name(seg.used),
                              seg.device, seg.seconds, *out);
     std::cout << fmt::format("WT {:.2f} mL  TC {:.2f} mL  ET {:.2f} mL  (NCR/NET {:.2f}, ED {:.2f}, ET {:.2f})\n",
@@ -106,7 +127,10 @@ void add_segment(CLI::App& app) {
         r.agreement = pipeline::agreement_json(*seg.agreement);
         r.agreement_files = agreement_files;
       }
-      write_text_atomically(*report, r.to_json().dump(2) + "\n");
+      r.et_label = *et_label;
+      r.viewer_files = viewer_written;
+      const bool csv = report->size() > 4 && report->compare(report->size() - 4, 4, ".csv") == 0;
+      write_text_atomically(*report, csv ? r.to_csv() : r.to_json().dump(2) + "\n");
       std::cout << "report: " << *report << "\n";
     }
   });

@@ -1,8 +1,10 @@
 #include "gmd/gui/overlay_model.hpp"
 
 #include <QDateTime>
+#include <algorithm>
 
 #include "gmd/common/error.hpp"
+#include "gmd/common/viewer_files.hpp"
 #include "gmd/gui/case_controller.hpp"
 #include "gmd/gui/qtext.hpp"
 #include "gmd/gui/segmentation_controller.hpp"
@@ -120,7 +122,13 @@ QString OverlayModel::exportLabels(const QString& path, QString* done) const {
   if (!labels) return "There is no segmentation to export: segment the case first.";
   try {
     write_label_map(path, *labels);
-    if (done) *done = QString("Label map written to %1").arg(path);
+    // With the files that make ITK-SNAP and 3D Slicer show our names and colours (ET as the map writes it: 3 for a
+    // BraTS 2023 reference, else 4).
+    const bool et3 = std::find(labels->voxels.begin(), labels->voxels.end(), 3) != labels->voxels.end();
+    const ViewerFiles viewer = write_viewer_files(path.toStdString(), Palette::builtin(), et3 ? 3 : 4);
+    if (done)
+      *done = QString("Label map written to %1 (with %2 for ITK-SNAP and %3 for 3D Slicer)")
+                  .arg(path, q(viewer.itksnap.filename().string()), q(viewer.slicer.filename().string()));
     return {};
   } catch (const std::exception& e) {
     return q(e.what());

@@ -96,6 +96,10 @@ TEST(OverlayModel, FollowsTheCaseAndTheSegmentationAndSaysWhatCanBeExported) {
   EXPECT_TRUE(overlay.exportLabels(qs(root / "seg.nii.gz"), &done).isEmpty());
   EXPECT_TRUE(fs::exists(root / "seg.nii.gz"));
   EXPECT_TRUE(done.contains("seg.nii.gz"));
+  // With the viewer files next to it (ITK-SNAP label description, 3D Slicer colour table), named in the status.
+  EXPECT_TRUE(fs::exists(root / "seg_itksnap_labels.txt"));
+  EXPECT_TRUE(fs::exists(root / "seg_slicer_colors.ctbl"));
+  EXPECT_TRUE(done.contains("seg_itksnap_labels.txt")) << done.toStdString();
   EXPECT_TRUE(overlay.exportReport(qs(root / "report.json")).isEmpty());
   EXPECT_TRUE(fs::exists(root / "report.json"));
   EXPECT_FALSE(overlay.exportReport(qs(root / "report.txt")).isEmpty());  // .csv or .json only

@@ -319,6 +319,39 @@ TEST_F(CliTest, TrainParsesTheRequestsArgumentsBackToTheSameRequest) {
   EXPECT_NE(bad.out.find("multiple of 2 for 2 levels"), std::string::npos) << bad.out;
 }
 
+// Viewer-ready output (issue 15): --et-label 3 writes ET as 3 (BraTS 2023), --viewer-files the ITK-SNAP label
+// description and the 3D Slicer colour table next to the map, and a .csv --report is CSV recording both.
+TEST_F(CliTest, SegmentWritesViewerFilesAndTheEtLabelAsked) {
+  const fs::path out = root / "viewer" / "pred.nii.gz", report = root / "viewer" / "pred.csv";
+  fs::create_directories(out.parent_path());
+  const auto four = run("segment --model " + run_dir.string() + " --case " + first_case().string() + " --out " +
+                        (root / "viewer" / "four.nii.gz").string());
+  ASSERT_EQ(four.rc, 0) << four.out;
+  const auto r = run("segment --model " + run_dir.string() + " --case " + first_case().string() + " --out " +
+                     out.string() + " --et-label 3 --viewer-files --report " + report.string());
+  ASSERT_EQ(r.rc, 0) << r.out;
+  const auto with4 = gmd::io::read_labels(root / "viewer" / "four.nii.gz");
+  const auto with3 = gmd::io::read_labels(out);
+  ASSERT_EQ(with4.voxels.size(), with3.voxels.size());
+  for (size_t i = 0; i < with4.voxels.size(); ++i) {  // (the relabelling itself: test_common's set_et_label)
+    ASSERT_NE(with3.voxels[i], 4);
+    ASSERT_EQ(with3.voxels[i], with4.voxels[i] == 4 ? 3 : with4.voxels[i]);
+  }
+  const std::string snap = slurp(root / "viewer" / "pred_itksnap_labels.txt");
+  EXPECT_NE(snap.find("ITK-SnAP Label Description File"), std::string::npos);
+  EXPECT_NE(snap.find("    3   255  225    0        1  1  1    \"ET\""), std::string::npos) << snap;
+  EXPECT_NE(slurp(root / "viewer" / "pred_slicer_colors.ctbl").find("3 ET 255 225 0 255"), std::string::npos);
+  const std::string csv = slurp(report);
+  EXPECT_EQ(csv.rfind("quantity,value\n", 0), 0u) << csv;
+  EXPECT_NE(csv.find("et_label,3\n"), std::string::npos) << csv;
+  EXPECT_NE(csv.find("viewer_file,"), std::string::npos) << csv;
+  // Anything but 3 or 4 is refused before any work, in words.
+  const auto bad = run("segment --model " + run_dir.string() + " --case " + first_case().string() + " --out " +
+                       (root / "viewer" / "x.nii.gz").string() + " --et-label 2");
+  EXPECT_EQ(bad.rc, 2) << bad.out;
+  EXPECT_NE(bad.out.find("--et-label must be 4 (BraTS 2018-2021) or 3 (BraTS 2023)"), std::string::npos) << bad.out;
+}
+
 // Issue 11: each of these exited 0 with a wrong or missing result, aborted, or left something behind.
 TEST_F(CliTest, NeverCrashNeverLie) {
   const fs::path c = first_case();

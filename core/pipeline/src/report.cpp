@@ -37,7 +37,9 @@ nlohmann::json SegmentationReport::to_json() const {
   }
   j["volume_ml"] = {{"WT", region_ml[0]}, {"TC", region_ml[1]}, {"ET", region_ml[2]},
                     {"NCR_NET", label_ml[0]}, {"ED", label_ml[1]}};
-  j["labels"] = {{"1", "NCR/NET"}, {"2", "ED"}, {"4", "ET"}};
+  j["labels"] = {{"1", "NCR/NET"}, {"2", "ED"}, {std::to_string(et_label), "ET"}};
+  j["et_label"] = et_label;
+  if (!viewer_files.empty()) j["viewer_files"] = viewer_files;
   j["geometry"] = {{"size", size}, {"spacing_mm", spacing}};
   j["created"] = created;
   return j;
@@ -58,6 +60,8 @@ std::string SegmentationReport::to_csv() const {
   }
   for (int r = 0; r < 3; ++r) s << region_name(r) << "_ml," << num(region_ml[r]) << "\n";
   for (int l = 0; l < 2; ++l) s << kLabel[l] << "_ml," << num(label_ml[l]) << "\n";
+  s << "et_label," << et_label << "\n";
+  for (const auto& f : viewer_files) s << "viewer_file," << csv_field(f) << "\n";
   if (source == "segmentation" && trust) {
     if (!trust->evaluated) {
       s << "expected_accuracy,not evaluated\n";

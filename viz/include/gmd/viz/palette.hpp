@@ -1,18 +1,18 @@
 #pragma once
 // Overlay colours and the overlay style (which labels/regions are shown, opacity).
-// The palette is resources/colors/brats.json, compiled into the library.
+// The palette is resources/colors/brats.json (gmd/common/palette.hpp).
 #include <array>
 #include <cstdint>
 #include <string>
 
+#include "gmd/common/palette.hpp"
 #include "gmd/common/regions.hpp"
 
 namespace gmd::viz {
 
-struct Rgb {
-  std::uint8_t r = 0, g = 0, b = 0;
-  bool operator==(const Rgb& o) const { return r == o.r && g == o.g && b == o.b; }
-};
+// The palette lives on the ground floor (gmd/common/palette.hpp): the CLI writes viewer files with it too.
+using gmd::Palette;
+using gmd::Rgb;
 
 // BraTS label values in overlay order: NCR/NET (1), ED (2), ET (4) (gmd/common/regions.hpp).
 using gmd::kLabelValues;
@@ -20,22 +20,6 @@ const char* label_short_name(int i);  // "NCR/NET", "ED", "ET"
 const char* label_long_name(int i);
 const char* region_short_name(int r);  // "WT", "TC", "ET"
 const char* region_long_name(int r);
-
-struct Palette {
-  std::array<Rgb, 3> label{};   // index i <-> kLabelValues[i]
-  std::array<Rgb, 3> region{};  // WT, TC, ET
-  // Subset agreement bins: all subsets, at least half, fewer than half (pipeline::agreement_bins).
-  std::array<Rgb, 3> agreement{Rgb{60, 140, 255}, Rgb{255, 170, 30}, Rgb{230, 40, 160}};
-  Rgb crosshair{70, 160, 255};
-  Rgb orientation_text{255, 200, 90};
-  Rgb info_text{215, 215, 215};
-  Rgb brain_surface{210, 210, 215};
-
-  // The compiled-in resources/colors/brats.json.
-  static const Palette& builtin();
-  // Parses a palette JSON document (same schema); throws gmd::InputError naming `origin` on errors.
-  static Palette from_json(const std::string& text, const std::string& origin = "palette");
-};
 
 // Agreement: the label map shown is a binned subset-agreement map (pipeline::agreement_bins: 1 all subsets, 2 at
 // least half, 4 fewer than half); the studio sets it while the agreement overlay is shown.

@@ -32,6 +32,8 @@ struct SegmentationReport {
   std::optional<Trust> trust;                // expected accuracy for `used` (segmentations only)
   nlohmann::json agreement;                  // agreement_json(...), null when not computed
   std::vector<std::string> agreement_files;  // exported fraction maps
+  int et_label = 4;                          // the label map's ET value: 4 (BraTS 2018-21) or 3 (BraTS 2023)
+  std::vector<std::string> viewer_files;     // ITK-SNAP label description, 3D Slicer colour table (when written)
 
   nlohmann::json to_json() const;
   // Two columns "quantity,value" (one row per item), RFC 4180 quoting.
