@@ -1,37 +1,14 @@
 #include "resample.hpp"
 
 #include "gmd/common/error.hpp"
-#include "gmd/io/itk_image.hpp"
-
-#include <itkImage.h>
-#include <itkLinearInterpolateImageFunction.h>
-#include <itkNearestNeighborInterpolateImageFunction.h>
-#include <itkResampleImageFilter.h>
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
 namespace gmd::pipeline::detail {
-namespace {
-
-template <typename T, typename Interp>
-Volume<T> resample(const Volume<T>& v, const Geometry& target) {
-  using ImageT = itk::Image<T, 3>;
-  auto f = itk::ResampleImageFilter<ImageT, ImageT>::New();
-  f->SetInput(io::itk_view(v));  // the filter only reads its input
-  f->SetInterpolator(Interp::New());
-  auto grid = ImageT::New();  // the output grid: geometry only, nothing allocated
-  io::set_geometry(*grid, target);
-  f->SetOutputParametersFromImage(grid);
-  f->SetDefaultPixelValue(0);
-  f->Update();
-  Volume<T> out = io::from_itk(*f->GetOutput());
-  out.geom = target;  // exactly the requested grid (the filter's copy of it is the same numbers)
-  return out;
-}
-}  // namespace
 
 bool needs_resampling(const Geometry& g, const std::array<double, 3>& spacing) {
   for (int i = 0; i < 3; ++i)
@@ -68,10 +45,6 @@ Geometry resampled_geometry(const Geometry& g, const std::array<double, 3>& spac
   return t;
 }
 
-Image resample_linear(const Image& img, const Geometry& target) {
-  return resample<float, itk::LinearInterpolateImageFunction<itk::Image<float, 3>, double>>(img, target);
-}
-
 io::Case resample_case(const io::Case& c, const Geometry& target) {
   io::Case r;
   r.id = c.id;
@@ -79,9 +52,7 @@ io::Case resample_case(const io::Case& c, const Geometry& target) {
   r.geom = target;
   for (int m = 0; m < kNumModalities; ++m)
     if (c.images[m]) r.images[m] = resample_linear(*c.images[m], target);
-  if (c.seg)
-    r.seg = resample<std::uint8_t, itk::NearestNeighborInterpolateImageFunction<itk::Image<std::uint8_t, 3>, double>>(
-        *c.seg, target);
+  if (c.seg) r.seg = io::resample_nearest(*c.seg, target);
   return r;
 }
 

@@ -3,6 +3,7 @@
 #include <array>
 
 #include "gmd/io/case.hpp"
+#include "gmd/io/resample.hpp"
 #include "gmd/common/image.hpp"
 
 namespace gmd::pipeline::detail {
@@ -11,8 +12,7 @@ namespace gmd::pipeline::detail {
 bool needs_resampling(const Geometry& g, const std::array<double, 3>& spacing);
 // Geometry covering the same physical extent as `g` with the given spacing (same origin corner, direction).
 Geometry resampled_geometry(const Geometry& g, const std::array<double, 3>& spacing);
-// Linear interpolation of `img` onto `target` (outside -> 0).
-Image resample_linear(const Image& img, const Geometry& target);
+using io::resample_linear;
 // Every image (and the seg, nearest neighbour) of the case onto `target`.
 io::Case resample_case(const io::Case& c, const Geometry& target);
 

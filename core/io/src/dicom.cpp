@@ -1,0 +1,418 @@
+// DICOM series in: listing, modality proposal, reading, one case on one grid (see dicom.hpp).
+#include "gmd/io/dicom.hpp"
+
+#include <fmt/format.h>
+#include <itkGDCMImageIO.h>
+#include <itkGDCMSeriesFileNames.h>
+#include <itkImageSeriesReader.h>
+#include <itkImageSeriesWriter.h>
+#include <itkMetaDataObject.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "gmd/common/error.hpp"
+#include "gmd/common/modality.hpp"
+#include "gmd/io/itk_image.hpp"
+#include "gmd/io/resample.hpp"
+
+namespace gmd::io {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+std::string trim(std::string s) {
+  while (!s.empty() && (std::isspace(static_cast<unsigned char>(s.back())) || s.back() == '\0')) s.pop_back();
+  size_t i = 0;
+  while (i < s.size() && std::isspace(static_cast<unsigned char>(s[i]))) ++i;
+  return s.substr(i);
+}
+
+// Words of a tag value: runs of letters and digits ("T1_MPRAGE+C POST" -> t1, mprage, c, post).
+std::set<std::string> words(const std::string& s) {
+  std::set<std::string> out;
+  std::string w;
+  for (char c : lower(s) + " ") {
+    if (std::isalnum(static_cast<unsigned char>(c))) {
+      w += c;
+    } else if (!w.empty()) {
+      out.insert(w);
+      w.clear();
+    }
+  }
+  return out;
+}
+
+bool has_any(const std::set<std::string>& w, std::initializer_list<const char*> keys) {
+  for (const char* k : keys)
+    if (w.count(k)) return true;
+  return false;
+}
+bool contains_any(const std::string& s, std::initializer_list<const char*> keys) {
+  for (const char* k : keys)
+    if (s.find(k) != std::string::npos) return true;
+  return false;
+}
+
+std::string tag(itk::GDCMImageIO& io, const char* key) {
+  std::string v;
+  io.GetValueFromTag(key, v);
+  return trim(v);
+}
+
+// Axial/coronal/sagittal by the slice normal's dominant component (LPS: x left, y posterior, z superior).
+std::string orientation_name(const std::array<double, 3>& row, const std::array<double, 3>& col) {
+  const std::array<double, 3> n{row[1] * col[2] - row[2] * col[1], row[2] * col[0] - row[0] * col[2],
+                                row[0] * col[1] - row[1] * col[0]};
+  const double ax = std::abs(n[0]), ay = std::abs(n[1]), az = std::abs(n[2]);
+  const double m = std::max({ax, ay, az});
+  if (m < 0.9) return "oblique";
+  return az == m ? "axial" : ay == m ? "coronal" : "sagittal";
+}
+
+bool has_dicom_preamble(const fs::path& f) {
+  std::ifstream in(f, std::ios::binary);
+  char buf[132];
+  if (!in.read(buf, sizeof buf)) return false;
+  return buf[128] == 'D' && buf[129] == 'I' && buf[130] == 'C' && buf[131] == 'M';
+}
+
+const char* kSkipWords[] = {"localizer", "localiser", "scout", "survey", "loc", "3plane", "tracker", "calibration",
+                            "cal", "dwi", "diffusion", "adc", "trace", "dti", "tensor", "perfusion", "dsc", "pwi",
+                            "swi", "mip", "mra", "tof", "spectroscopy", "csi", "svs", "fa", "bold", "fmri"};
+
+}  // namespace
+
+int propose_modality(const std::string& description, const std::string& protocol, const std::string& contrast,
+                     std::string* why) {
+  const std::string text = description + " " + protocol;
+  const std::string low = lower(text);
+  const std::set<std::string> w = words(text);
+  auto said = [&](int m, const std::string& because) {
+    if (why) *why = because;
+    return m;
+  };
+  if (w.count("flair") || w.count("tirm") || w.count("darkfluid") || low.find("dark fluid") != std::string::npos ||
+      low.find("dark-fluid") != std::string::npos)
+    return said(0, "FLAIR: '" + trim(text) + "' names a fluid-attenuated sequence");
+  const bool t2 = w.count("t2") || w.count("t2w") || w.count("t2tse") || w.count("t2fse") ||
+                  contains_any(low, {"t2_", "t2-", "t2w"});
+  const bool t1 = w.count("t1") || w.count("t1w") || has_any(w, {"mprage", "spgr", "bravo", "tfl", "tfe", "fspgr"}) ||
+                  contains_any(low, {"t1_", "t1-", "t1w", "mp-rage", "mp rage", "t1+", "t1c"});
+  const bool post = !trim(contrast).empty() || has_any(w, {"post", "gd", "gad", "gado", "contrast", "ce", "t1c", "t1ce",
+                                                           "postcontrast", "enhanced"}) ||
+                    contains_any(low, {"+c", "+ c", "c+", "+gd", "post-", "_post", "t1ce", "t1c ", "t1c_"}) ||
+                    (low.size() >= 3 && low.compare(low.size() - 3, 3, "t1c") == 0);
+  if (t2 && !t1) return said(3, "T2: '" + trim(text) + "'");
+  if (t1 && post) {
+    const std::string marker = !trim(contrast).empty() ? "contrast agent '" + trim(contrast) + "'" : "a post-contrast marker";
+    return said(2, "T1ce: '" + trim(text) + "' with " + marker);
+  }
+  if (t1) return said(1, "T1: '" + trim(text) + "' (no post-contrast marker)");
+  return said(-1, "'" + trim(text) + "' names none of FLAIR, T1, T1ce, T2");
+}
+
+bool is_dicom_folder(const fs::path& dir) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return false;
+  bool dicom = false;
+  int seen = 0;
+  for (auto it = fs::recursive_directory_iterator(dir, fs::directory_options::skip_permission_denied, ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (!it->is_regular_file(ec)) continue;
+    const std::string name = lower(it->path().filename().string());
+    if (name.size() > 4 && (name.rfind(".nii") == name.size() - 4 || name.rfind(".nii.gz") == name.size() - 7))
+      return false;
+    if (!dicom && ++seen <= 200) dicom = has_dicom_preamble(it->path()) || name == "dicomdir";
+  }
+  return dicom;
+}
+
+std::vector<DicomSeries> list_dicom_series(const fs::path& dir) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) throw InputError(dir.string() + ": folder not found");
+  bool any = false;
+  for (auto it = fs::recursive_directory_iterator(dir, fs::directory_options::skip_permission_denied, ec);
+       !any && !ec && it != fs::recursive_directory_iterator(); it.increment(ec))
+    any = it->is_regular_file(ec) && (has_dicom_preamble(it->path()) || lower(it->path().filename().string()) == "dicomdir");
+  if (!any) throw InputError(dir.string() + ": holds no DICOM file");
+  auto names = itk::GDCMSeriesFileNames::New();
+  names->SetUseSeriesDetails(false);
+  names->SetRecursive(true);
+  names->SetDirectory(dir.string());
+  std::vector<DicomSeries> out;
+  for (const std::string& uid : names->GetSeriesUIDs()) {
+    DicomSeries s;
+    s.uid = trim(uid);
+    s.files = names->GetFileNames(uid);
+    if (s.files.empty()) continue;
+    auto gio = itk::GDCMImageIO::New();
+    try {
+      gio->SetFileName(s.files.front());
+      gio->ReadImageInformation();
+    } catch (const itk::ExceptionObject& e) {
+      s.usable = false;
+      s.why = "unreadable header (" + std::string(e.GetDescription()) + ")";
+      out.push_back(std::move(s));
+      continue;
+    }
+    s.description = tag(*gio, "0008|103e");
+    s.protocol = tag(*gio, "0018|1030");
+    s.modality = tag(*gio, "0008|0060");
+    s.image_type = tag(*gio, "0008|0008");
+    s.contrast = tag(*gio, "0018|0010");
+    s.size = {gio->GetDimensions(0), gio->GetDimensions(1), s.files.size()};
+    s.pixel_spacing = {gio->GetSpacing(0), gio->GetSpacing(1)};
+    std::array<double, 3> row{}, col{};
+    for (unsigned i = 0; i < 3; ++i) {
+      row[i] = gio->GetDirection(0)[i];
+      col[i] = gio->GetDirection(1)[i];
+    }
+    s.orientation = orientation_name(row, col);
+    const std::set<std::string> w = words(s.description + " " + s.protocol);
+    const std::string type = lower(s.image_type);
+    std::string skip;
+    if (!s.modality.empty() && s.modality != "MR") skip = "not MR (Modality " + s.modality + ")";
+    else if (type.find("localizer") != std::string::npos) skip = "a localizer (ImageType " + s.image_type + ")";
+    else if (type.find("derived") != std::string::npos) skip = "derived images (ImageType " + s.image_type + ")";
+    else if (s.files.size() < 3) skip = "only " + std::to_string(s.files.size()) + " slice(s)";
+    else
+      for (const char* k : kSkipWords)
+        if (w.count(k)) {
+          skip = std::string("not a structural sequence ('") + k + "' in '" + trim(s.description + " " + s.protocol) + "')";
+          break;
+        }
+    if (!skip.empty()) {
+      s.usable = false;
+      s.why = "skipped: " + skip;
+    } else {
+      s.proposed = propose_modality(s.description, s.protocol, s.contrast, &s.why);
+    }
+    out.push_back(std::move(s));
+  }
+  if (out.empty()) throw InputError(dir.string() + ": holds no DICOM series");
+  std::sort(out.begin(), out.end(), [](const DicomSeries& a, const DicomSeries& b) {
+    return std::tie(a.description, a.uid) < std::tie(b.description, b.uid);
+  });
+  return out;
+}
+
+std::map<std::string, int> parse_assignments(const std::string& text) {
+  std::map<std::string, int> out;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    item = trim(item);
+    if (item.empty()) continue;
+    const auto eq = item.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == item.size())
+      throw UsageError("--assign: '" + item + "' is not SERIES_UID=MODALITY (e.g. 1.2.840.1234=t1ce, or =skip)");
+    const std::string uid = trim(item.substr(0, eq)), what = lower(trim(item.substr(eq + 1)));
+    if (what == "skip" || what == "none") {
+      out[uid] = -1;
+      continue;
+    }
+    const SubsetMask m = parse_subset(what);  // throws UsageError naming an unknown modality
+    const auto mods = subset_modalities(m);
+    if (mods.size() != 1) throw UsageError("--assign: '" + item + "' must name one modality");
+    out[uid] = mods.front();
+  }
+  return out;
+}
+
+std::array<const DicomSeries*, kNumModalities> assign_series(const std::vector<DicomSeries>& series,
+                                                             const std::map<std::string, int>& overrides,
+                                                             std::vector<std::string>* notes) {
+  std::array<const DicomSeries*, kNumModalities> chosen{};
+  auto note = [&](const std::string& s) {
+    if (notes) notes->push_back(s);
+  };
+  for (const auto& [uid, m] : overrides)
+    if (std::none_of(series.begin(), series.end(), [&](const DicomSeries& s) { return s.uid == uid; }))
+      throw UsageError("--assign: no series with UID " + uid + " in this folder");
+  std::array<bool, kNumModalities> by_user{};
+  for (const DicomSeries& s : series) {
+    const auto o = overrides.find(s.uid);
+    if (o == overrides.end() || o->second < 0) continue;
+    const int m = o->second;
+    if (by_user[m])
+      throw UsageError(fmt::format("--assign: two series given as {} ({}, {})", modality_display(m), chosen[m]->uid,
+                                   s.uid));
+    chosen[m] = &s;
+    by_user[m] = true;
+    note(fmt::format("{}: series '{}' (as assigned)", modality_display(m), s.description));
+  }
+  for (const DicomSeries& s : series) {
+    if (overrides.count(s.uid)) {
+      if (overrides.at(s.uid) < 0) note(fmt::format("series '{}' skipped (as assigned)", s.description));
+      continue;
+    }
+    if (!s.usable) {
+      note(fmt::format("series '{}': {}", s.description, s.why));
+      continue;
+    }
+    if (s.proposed < 0) {
+      note(fmt::format("series '{}' not used: {} (use --assign UID=MODALITY)", s.description, s.why));
+      continue;
+    }
+    const int m = s.proposed;
+    if (by_user[m]) continue;
+    if (!chosen[m]) {
+      chosen[m] = &s;
+      continue;
+    }
+    const DicomSeries* keep = s.files.size() > chosen[m]->files.size() ? &s : chosen[m];
+    const DicomSeries* drop = keep == &s ? chosen[m] : &s;
+    note(fmt::format("{}: two candidates, '{}' ({} slices) chosen over '{}' ({} slices); --assign {}={} to choose "
+                     "the other",
+                     modality_display(m), keep->description, keep->files.size(), drop->description, drop->files.size(),
+                     drop->uid, modality_key(m)));
+    chosen[m] = keep;
+  }
+  for (int m = 0; m < kNumModalities; ++m)
+    if (chosen[m] && !by_user[m])
+      note(fmt::format("{}: series '{}' ({})", modality_display(m), chosen[m]->description, chosen[m]->why));
+  return chosen;
+}
+
+Image read_dicom_series(const DicomSeries& s) {
+  using Reader = itk::ImageSeriesReader<itk::Image<float, 3>>;
+  auto reader = Reader::New();
+  auto gio = itk::GDCMImageIO::New();
+  reader->SetImageIO(gio);
+  reader->SetFileNames(s.files);
+  try {
+    reader->Update();
+  } catch (const itk::ExceptionObject& e) {
+    throw InputError("DICOM series '" + s.description + "' (" + s.uid + "): cannot be read (" + e.GetDescription() + ")");
+  }
+  Image img = from_itk(*reader->GetOutput());
+  bool finite = true, nonzero = false;
+  for (float v : img.voxels) {
+    finite = finite && std::isfinite(v);
+    nonzero = nonzero || v != 0.0f;
+  }
+  if (!finite || !nonzero)
+    throw InputError("DICOM series '" + s.description + "' (" + s.uid + "): " +
+                     (finite ? "all voxels are zero" : "holds non-finite values"));
+  return img;
+}
+
+Case load_dicom_case(const fs::path& dir, const std::map<std::string, int>& overrides, SubsetMask only,
+                     std::vector<std::string>* notes) {
+  const std::vector<DicomSeries> series = list_dicom_series(dir);
+  const auto chosen = assign_series(series, overrides, notes);
+  Case c;
+  c.id = fs::absolute(dir).lexically_normal().filename().string();
+  if (c.id.empty()) c.id = "dicom";
+  c.files.id = c.id;
+  for (int m = 0; m < kNumModalities; ++m)
+    if (chosen[m] && subset_has(only, m)) c.files.modality[m] = chosen[m]->files.front();
+  static constexpr std::array<int, 4> kReferenceOrder{2, 0, 1, 3};  // T1ce, FLAIR, T1, T2
+  int ref = -1;
+  for (int m : kReferenceOrder)
+    if (ref < 0 && c.files.modality[m]) ref = m;
+  if (ref < 0)
+    throw InputError(dir.string() + ": no series is assigned to " +
+                     (only == kFullMask ? std::string("any modality") : subset_name(only)) +
+                     " (see the list of series; assign one with --assign UID=MODALITY)");
+  c.images[ref] = read_dicom_series(*chosen[ref]);
+  c.geom = c.images[ref]->geom;
+  for (int m = 0; m < kNumModalities; ++m) {
+    if (m == ref || !c.files.modality[m]) continue;
+    Image img = read_dicom_series(*chosen[m]);
+    if (img.geom.difference(c.geom).empty()) {
+      c.images[m] = std::move(img);
+      continue;
+    }
+    Image moved = resample_linear(img, c.geom);
+    std::size_t inside = 0;
+    for (float v : moved.voxels) inside += v != 0.0f;
+    if (inside < moved.voxels.size() / 20)
+      throw InputError(fmt::format("DICOM series '{}' ({}) barely overlaps the {} series in scanner coordinates ({} of "
+                                   "{} voxels): the sequences need registering first",
+                                   chosen[m]->description, modality_display(m), modality_display(ref), inside,
+                                   moved.voxels.size()));
+    if (notes)
+      notes->push_back(fmt::format("{}: resampled onto the {} grid in scanner coordinates ({}x{}x{} -> {}x{}x{})",
+                                   modality_display(m), modality_display(ref), img.geom.size[0], img.geom.size[1],
+                                   img.geom.size[2], c.geom.size[0], c.geom.size[1], c.geom.size[2]));
+    c.images[m] = std::move(moved);
+  }
+  return c;
+}
+
+std::vector<fs::path> write_dicom_series(const Image& img, const fs::path& dir, const std::string& description,
+                                         const std::string& series_uid, const std::string& study_uid,
+                                         const std::string& contrast, const std::string& image_type) {
+  using Image3 = itk::Image<std::int16_t, 3>;
+  using Image2 = itk::Image<std::int16_t, 2>;
+  fs::create_directories(dir);
+  Volume<std::int16_t> v;
+  v.geom = img.geom;
+  v.voxels.resize(img.voxels.size());
+  for (std::size_t i = 0; i < img.voxels.size(); ++i)
+    v.voxels[i] = static_cast<std::int16_t>(std::clamp(std::lround(img.voxels[i]), -32768L, 32767L));
+  const Geometry& g = img.geom;
+  auto col_of = [&](int j) {
+    return std::array<double, 3>{g.direction[0 * 3 + j], g.direction[1 * 3 + j], g.direction[2 * 3 + j]};
+  };
+  const auto r = col_of(0), c = col_of(1), n = col_of(2);
+  const std::string iop = fmt::format("{:.6f}\\{:.6f}\\{:.6f}\\{:.6f}\\{:.6f}\\{:.6f}", r[0], r[1], r[2], c[0], c[1], c[2]);
+  std::vector<itk::MetaDataDictionary> dicts(g.size[2]);
+  std::vector<itk::MetaDataDictionary*> dict_ptrs;
+  std::vector<std::string> names;
+  std::vector<fs::path> files;
+  for (std::size_t k = 0; k < g.size[2]; ++k) {
+    auto& d = dicts[k];
+    auto put = [&](const char* key, const std::string& value) { itk::EncapsulateMetaData<std::string>(d, key, value); };
+    put("0008|0060", "MR");
+    put("0028|0004", "MONOCHROME2");
+    put("0008|0016", "1.2.840.10008.5.1.4.1.1.4");  // MR Image Storage
+    put("0008|0018", series_uid + "." + std::to_string(k + 1));
+    put("0020|000d", study_uid);
+    put("0020|000e", series_uid);
+    put("0008|103e", description);
+    put("0018|1030", description);
+    put("0008|0008", image_type);
+    if (!contrast.empty()) put("0018|0010", contrast);
+    put("0020|0011", "1");
+    put("0020|0013", std::to_string(k + 1));
+    put("0020|0037", iop);
+    const double z = static_cast<double>(k) * g.spacing[2];
+    put("0020|0032", fmt::format("{:.6f}\\{:.6f}\\{:.6f}", g.origin[0] + z * n[0], g.origin[1] + z * n[1],
+                                 g.origin[2] + z * n[2]));
+    put("0028|0030", fmt::format("{:.6f}\\{:.6f}", g.spacing[1], g.spacing[0]));
+    put("0018|0050", fmt::format("{:.6f}", g.spacing[2]));
+    put("0018|0088", fmt::format("{:.6f}", g.spacing[2]));
+    put("0010|0010", "GMD^SYNTHETIC");
+    put("0010|0020", "GMD0001");
+    dict_ptrs.push_back(&d);
+    files.push_back(dir / fmt::format("{:04d}.dcm", k + 1));
+    names.push_back(files.back().string());
+  }
+  auto gio = itk::GDCMImageIO::New();
+  gio->KeepOriginalUIDOn();
+  auto writer = itk::ImageSeriesWriter<Image3, Image2>::New();
+  writer->SetInput(itk_view(v));
+  writer->SetImageIO(gio);
+  writer->SetFileNames(names);
+  writer->SetMetaDataDictionaryArray(&dict_ptrs);
+  try {
+    writer->Update();
+  } catch (const itk::ExceptionObject& e) {
+    throw InputError(dir.string() + ": cannot write the DICOM series (" + e.GetDescription() + ")");
+  }
+  return files;
+}
+
+}  // namespace gmd::io

@@ -1,0 +1,160 @@
+// DICOM in (issue 15): modality proposals from vendor spellings, series listing and reading with geometry, one case
+// from several series on different grids, overrides.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+#include <string>
+
+#include "gmd/common/error.hpp"
+#include "gmd/common/modality.hpp"
+#include "gmd/io/dicom.hpp"
+#include "io_test_util.hpp"
+
+using namespace gmd;
+using gmd::io::test::TempDir;
+
+namespace {
+// A linear function of the patient (LPS) position, so trilinear resampling reproduces it exactly inside the grid.
+float value_at(const std::array<double, 3>& p) { return static_cast<float>(200.0 + p[0] + 2.0 * p[1] + 3.0 * p[2]); }
+
+std::array<double, 3> position(const Geometry& g, std::size_t x, std::size_t y, std::size_t z) {
+  std::array<double, 3> p{};
+  const std::array<double, 3> idx{double(x) * g.spacing[0], double(y) * g.spacing[1], double(z) * g.spacing[2]};
+  for (int r = 0; r < 3; ++r) {
+    p[r] = g.origin[r];
+    for (int c = 0; c < 3; ++c) p[r] += g.direction[3 * r + c] * idx[c];
+  }
+  return p;
+}
+
+Image ramp(std::array<std::size_t, 3> size, std::array<double, 3> spacing, std::array<double, 3> origin) {
+  Image img;
+  img.geom.size = size;
+  img.geom.spacing = spacing;
+  img.geom.origin = origin;
+  img.voxels.resize(img.geom.voxel_count());
+  for (std::size_t z = 0; z < size[2]; ++z)
+    for (std::size_t y = 0; y < size[1]; ++y)
+      for (std::size_t x = 0; x < size[0]; ++x) img.at(x, y, z) = value_at(position(img.geom, x, y, z));
+  return img;
+}
+}  // namespace
+
+TEST(Dicom, ProposesModalitiesFromVendorSpellings) {
+  struct Row {
+    const char* description;
+    const char* contrast;
+    int expected;
+  };
+  const Row rows[] = {
+      {"AX FLAIR", "", 0},           {"t2_tirm_tra_dark-fluid", "", 0}, {"T2 FLAIR 3D", "", 0},
+      {"T2 TSE AX", "", 3},          {"Ax T2 FSE", "", 3},              {"t2w_tse_tra", "", 3},
+      {"T1 MPRAGE", "", 1},          {"Ax T1 FSPGR BRAVO", "", 1},      {"t1_se_tra", "", 1},
+      {"T1 MPRAGE POST", "", 2},     {"AX T1 +C", "", 2},               {"SAG T1 C+", "", 2},
+      {"t1_se_tra", "GADOVIST", 2},  {"T1ce", "", 2},                   {"T1 Gd", "", 2},
+      {"ep2d_diff_3scan", "", -1},   {"Unnamed", "", -1},
+  };
+  for (const Row& r : rows) {
+    std::string why;
+    EXPECT_EQ(io::propose_modality(r.description, "", r.contrast, &why), r.expected) << r.description << ": " << why;
+    EXPECT_FALSE(why.empty());
+  }
+}
+
+TEST(Dicom, SeriesRoundTripKeepsGeometryAndValues) {
+  TempDir tmp;
+  const Image img = ramp({12, 10, 6}, {1.1, 1.2, 2.5}, {-10.0, 5.0, 3.0});
+  const auto files = io::write_dicom_series(img, tmp / "series", "AX T1 MPRAGE", "1.2.826.0.1.3680043.9.7.1",
+                                            "1.2.826.0.1.3680043.9.7");
+  ASSERT_EQ(files.size(), 6u);
+  EXPECT_TRUE(io::is_dicom_folder(tmp.path()));
+  const auto series = io::list_dicom_series(tmp.path());
+  ASSERT_EQ(series.size(), 1u);
+  const auto& s = series[0];
+  EXPECT_EQ(s.uid, "1.2.826.0.1.3680043.9.7.1");
+  EXPECT_EQ(s.description, "AX T1 MPRAGE");
+  EXPECT_EQ(s.modality, "MR");
+  EXPECT_EQ(s.size, (std::array<std::size_t, 3>{12, 10, 6}));
+  EXPECT_EQ(s.orientation, "axial");
+  EXPECT_TRUE(s.usable);
+  EXPECT_EQ(s.proposed, 1);
+  const Image back = io::read_dicom_series(s);
+  EXPECT_EQ(back.geom.difference(img.geom), "");
+  for (std::size_t i = 0; i < img.voxels.size(); ++i) ASSERT_NEAR(back.voxels[i], std::round(img.voxels[i]), 0.5) << i;
+
+  // A sagittal acquisition: rows along anterior-posterior, columns head to foot; the direction survives.
+  Image sag = ramp({10, 9, 5}, {0.9, 1.0, 3.0}, {30.0, -20.0, 40.0});
+  sag.geom.direction = {0, 0, -1, 1, 0, 0, 0, -1, 0};
+  io::write_dicom_series(sag, tmp / "sagittal", "SAG T1 C+", "1.2.826.0.1.3680043.9.7.2", "1.2.826.0.1.3680043.9.7");
+  const auto both = io::list_dicom_series(tmp.path());
+  ASSERT_EQ(both.size(), 2u);
+  const auto& t = both[0].uid == "1.2.826.0.1.3680043.9.7.2" ? both[0] : both[1];
+  EXPECT_EQ(t.orientation, "sagittal");
+  EXPECT_EQ(t.proposed, 2);
+  EXPECT_EQ(io::read_dicom_series(t).geom.difference(sag.geom), "");
+}
+
+TEST(Dicom, CaseFromSeriesOnDifferentGridsWithOverrides) {
+  TempDir tmp;
+  const std::string study = "1.2.826.0.1.3680043.9.8";
+  const Image ref = ramp({16, 14, 8}, {1.0, 1.0, 2.0}, {0.0, 0.0, 0.0});
+  io::write_dicom_series(ref, tmp / "a", "AX FLAIR", study + ".1", study);
+  io::write_dicom_series(ref, tmp / "b", "T1 SE", study + ".2", study);
+  io::write_dicom_series(ref, tmp / "c", "T1 SE", study + ".3", study, "GADOVIST");
+  // T2 on a coarser grid covering the same region, and a second, shorter T2.
+  io::write_dicom_series(ramp({8, 7, 6}, {2.0, 2.0, 3.0}, {0.5, 0.5, 0.0}), tmp / "d", "T2 TSE", study + ".4", study);
+  io::write_dicom_series(ramp({8, 7, 3}, {2.0, 2.0, 3.0}, {0.5, 0.5, 0.0}), tmp / "e", "T2 TSE short", study + ".5", study);
+  io::write_dicom_series(ref, tmp / "f", "3-plane loc", study + ".6", study, "", "ORIGINAL\\PRIMARY\\LOCALIZER");
+
+  const auto series = io::list_dicom_series(tmp.path());
+  ASSERT_EQ(series.size(), 6u);
+  std::vector<std::string> notes;
+  const auto chosen = io::assign_series(series, {}, &notes);
+  ASSERT_TRUE(chosen[0] && chosen[1] && chosen[2] && chosen[3]);
+  EXPECT_EQ(chosen[2]->uid, study + ".3");  // the contrast agent tag makes it T1ce
+  EXPECT_EQ(chosen[3]->uid, study + ".4");  // more slices than the short T2
+  std::string all;
+  for (const auto& n : notes) all += n + "\n";
+  EXPECT_NE(all.find("a localizer"), std::string::npos) << all;
+  EXPECT_NE(all.find("two candidates"), std::string::npos) << all;
+
+  notes.clear();
+  const io::Case c = io::load_dicom_case(tmp.path(), {}, kFullMask, &notes);
+  EXPECT_EQ(c.present(), kFullMask);
+  EXPECT_EQ(c.geom.difference(ref.geom), "");  // the T1ce grid
+  all.clear();
+  for (const auto& n : notes) all += n + "\n";
+  EXPECT_NE(all.find("T2: resampled onto the T1ce grid"), std::string::npos) << all;
+  // Inside the T2's extent the resampled values are the function's (the ramp is linear; DICOM stores integers).
+  const Image& t2 = *c.images[3];
+  int checked = 0;
+  for (std::size_t z = 1; z < 7; ++z)
+    for (std::size_t y = 1; y < 12; ++y)
+      for (std::size_t x = 1; x < 14; ++x) {
+        ASSERT_NEAR(t2.at(x, y, z), value_at(position(c.geom, x, y, z)), 1.5) << x << "," << y << "," << z;
+        ++checked;
+      }
+  EXPECT_GT(checked, 500);
+
+  // The user's word wins: the short T2 instead, FLAIR skipped.
+  const auto over = io::parse_assignments(study + ".5=t2, " + study + ".1=skip");
+  const io::Case d = io::load_dicom_case(tmp.path(), over);
+  EXPECT_FALSE(d.images[0].has_value());
+  EXPECT_TRUE(d.images[3].has_value());
+  EXPECT_THROW(io::parse_assignments("1.2.3"), UsageError);
+  EXPECT_THROW(io::parse_assignments("1.2.3=dwi"), UsageError);
+  EXPECT_THROW(io::load_dicom_case(tmp.path(), {{"9.9.9", 1}}), UsageError);
+  // Only T2 asked for: the reference is T2 itself.
+  const io::Case e = io::load_dicom_case(tmp.path(), {}, SubsetMask{0x08});
+  EXPECT_EQ(e.present(), SubsetMask{0x08});
+  EXPECT_EQ(e.geom.size, (std::array<std::size_t, 3>{8, 7, 6}));
+}
+
+TEST(Dicom, NotDicomIsSaid) {
+  TempDir tmp;
+  EXPECT_FALSE(io::is_dicom_folder(tmp.path()));
+  { std::ofstream(tmp / "x_flair.nii.gz") << "x"; }
+  EXPECT_FALSE(io::is_dicom_folder(tmp.path()));
+  EXPECT_THROW(io::list_dicom_series(tmp.path()), InputError);
+}
