@@ -7,6 +7,9 @@
 
 #include "gmd/common/modality.hpp"
 #if GMD_CLI_FULL
+#include <vector>
+
+#include "gmd/io/dicom.hpp"
 #include "gmd/pipeline/service.hpp"
 #endif
 
@@ -20,6 +23,9 @@ inline void add_threads_option(CLI::App* cmd, int& threads) {
 }
 
 #if GMD_CLI_FULL
+// The series of a DICOM folder as a table: UID, description, size, plane, proposed modality, why (cmd_dicom.cpp).
+std::string dicom_table(const std::vector<io::DicomSeries>& series);
+
 // "" or "default" -> the bundled default model.
 inline pipeline::Model load_model_arg(const std::string& arg) {
   if (arg.empty() || arg == "default") return pipeline::Model::load(pipeline::Model::default_path());

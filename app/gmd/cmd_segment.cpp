@@ -2,13 +2,16 @@
 #include <fmt/format.h>
 
 #include <ctime>
+#include <optional>
 #include <iostream>
 
+#include "cli_util.hpp"
 #include "commands.hpp"
 #include "gmd/common/error.hpp"
 #include "gmd/common/fs_util.hpp"
 #include "gmd/common/viewer_files.hpp"
 #include "gmd/io/case.hpp"
+#include "gmd/io/dicom.hpp"
 #include "gmd/io/nifti.hpp"
 #include "gmd/pipeline/report.hpp"
 #include "infer_options.hpp"
@@ -46,8 +49,13 @@ void add_segment(CLI::App& app) {
   auto agreement = std::make_shared<bool>(false);
   auto viewer_files = std::make_shared<bool>(false);
   auto et_label = std::make_shared<int>(4);
+  auto assign = std::make_shared<std::string>();
   add_infer_options(cmd, *o, false);
-  cmd->add_option("--case", *case_dir, "Case folder")->required();
+  cmd->add_option("--case", *case_dir, "Case folder: NIfTI files (BraTS names), or DICOM series (any layout)")
+      ->required();
+  cmd->add_option("--assign", *assign,
+                  "DICOM: override the proposed modalities, SERIES_UID=flair|t1|t1ce|t2|skip, comma-separated (see "
+                  "`gmd dicom FOLDER`)");
   auto* mods_opt = cmd->add_option("--modalities", *mods, "Use only these, e.g. flair,t1ce (default: all present)");
   cmd->add_option("--out", *out, "Output label map (.nii.gz)")->required();
   cmd->add_option("--report", *report, "Also write a report (JSON, or CSV when the name ends in .csv): volumes, "
@@ -72,7 +80,19 @@ void add_segment(CLI::App& app) {
     }
     const std::string agreement_base = pipeline::agreement_base(*out);
     const auto model = o->prepare();
-    const auto files = io::discover_case(*case_dir);
+    const bool dicom = io::is_dicom_folder(*case_dir);
+    if (!dicom && !assign->empty())
+      throw UsageError("--assign: " + *case_dir + " holds NIfTI files, not DICOM series");
+    std::optional<io::Case> dicom_case;
+    std::vector<std::string> input_notes;
+    if (dicom) {
+      // Every series listed with its proposal, then the case on one grid (the notes say what was chosen and moved).
+      std::cout << dicom_table(io::list_dicom_series(*case_dir));
+      const SubsetMask only = mods->empty() ? model.modalities() : parse_subset(*mods);
+      dicom_case = io::load_dicom_case(*case_dir, io::parse_assignments(*assign), only, &input_notes);
+      for (const auto& n : input_notes) std::cout << n << "\n";
+    }
+    const auto files = dicom ? dicom_case->files : io::discover_case(*case_dir);
     refuse_overwriting_inputs(*out, files);
     if (!report->empty()) refuse_overwriting_inputs(*report, files);
     if (*agreement)
@@ -83,7 +103,7 @@ void add_segment(CLI::App& app) {
       refuse_overwriting_inputs(viewer.slicer.string(), files);
     }
     const SubsetMask want = mods->empty() ? (files.present() & model.modalities()) : parse_subset(*mods);
-    const auto c = io::load_case(files, want, /*load_seg=*/false);
+    const auto c = dicom ? std::move(*dicom_case) : io::load_case(files, want, /*load_seg=*/false);
     auto opt = o->seg();
     opt.agreement = *agreement;
     auto seg = pipeline::segment(model, c, want, opt);
@@ -129,6 +149,7 @@ void add_segment(CLI::App& app) {
       }
       r.et_label = *et_label;
       r.viewer_files = viewer_written;
+      r.input_notes = input_notes;
       const bool csv = report->size() > 4 && report->compare(report->size() - 4, 4, ".csv") == 0;
       write_text_atomically(*report, csv ? r.to_csv() : r.to_json().dump(2) + "\n");
       std::cout << "report: " << *report << "\n";

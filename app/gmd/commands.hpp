@@ -13,5 +13,6 @@ void add_segment(CLI::App& app);   // cmd_segment.cpp
 void add_evaluate(CLI::App& app);  // cmd_evaluate.cpp
 void add_ablate(CLI::App& app);    // cmd_ablate.cpp
 void add_info(CLI::App& app);      // cmd_info.cpp
+void add_dicom(CLI::App& app);     // cmd_dicom.cpp
 
 }  // namespace gmd::cli

@@ -56,6 +56,7 @@ int main(int argc, char** argv) {
   gmd::cli::add_evaluate(app);
   gmd::cli::add_ablate(app);
   gmd::cli::add_info(app);
+  gmd::cli::add_dicom(app);
 #endif
   try {
     app.parse(argc, argv);

@@ -22,6 +22,7 @@
 #include "gmd/common/train_request.hpp"
 #include "../common/unusual_request.hpp"
 #include "gmd/io/case.hpp"
+#include "gmd/io/dicom.hpp"
 #include "gmd/io/labels.hpp"
 #include "gmd/io/nifti.hpp"
 
@@ -350,6 +351,60 @@ TEST_F(CliTest, SegmentWritesViewerFilesAndTheEtLabelAsked) {
                        (root / "viewer" / "x.nii.gz").string() + " --et-label 2");
   EXPECT_EQ(bad.rc, 2) << bad.out;
   EXPECT_NE(bad.out.find("--et-label must be 4 (BraTS 2018-2021) or 3 (BraTS 2023)"), std::string::npos) << bad.out;
+}
+
+// DICOM in (issue 15): the fixture case written as four DICOM series (plus a localizer; the io tests cover grids) is
+// listed, assigned from the series descriptions, put on one grid and segmented like the NIfTI case it came from.
+TEST_F(CliTest, SegmentsADicomFolderLikeTheNiftiCase) {
+  const fs::path dicom = root / "dicom case";
+  const auto files = gmd::io::discover_case(first_case());
+  const char* descriptions[] = {"AX FLAIR", "T1 SE", "T1 SE POST", "T2 TSE"};
+  const std::string study = "1.2.826.0.1.3680043.9.9";
+  for (int m = 0; m < 4; ++m) {
+    gmd::Image img = gmd::io::read_image(*files.modality[static_cast<size_t>(m)]);
+    float hi = 0;
+    for (float v : img.voxels) hi = std::max(hi, std::abs(v));
+    for (float& v : img.voxels) v *= 2000.0f / hi;  // DICOM stores integers; z-scoring makes the scale irrelevant
+    gmd::io::write_dicom_series(img, dicom / ("s" + std::to_string(m)), descriptions[m],
+                                study + "." + std::to_string(m + 1), study, m == 2 ? "GADOVIST" : "");
+    if (m == 0)
+      gmd::io::write_dicom_series(img, dicom / "loc", "3-plane loc", study + ".9", study, "",
+                                  "ORIGINAL\\PRIMARY\\LOCALIZER");
+  }
+  const auto list = run("dicom '" + dicom.string() + "'");
+  ASSERT_EQ(list.rc, 0) << list.out;
+  EXPECT_NE(list.out.find("T1 SE POST"), std::string::npos) << list.out;
+  EXPECT_NE(list.out.find("skipped: a localizer"), std::string::npos) << list.out;
+  EXPECT_NE(list.out.find("T1ce: series 'T1 SE POST'"), std::string::npos) << list.out;
+
+  const fs::path nifti_out = root / "dicom_ref.nii.gz", dicom_out = root / "dicom_pred.nii.gz";
+  ASSERT_EQ(run("segment --model " + run_dir.string() + " --case " + first_case().string() + " --out " +
+                nifti_out.string()).rc, 0);
+  const auto r = run("segment --model " + run_dir.string() + " --case '" + dicom.string() + "' --out " +
+                     dicom_out.string() + " --report " + (root / "dicom_report.json").string());
+  ASSERT_EQ(r.rc, 0) << r.out;
+  EXPECT_NE(r.out.find("FLAIR+T1+T1ce+T2"), std::string::npos) << r.out;
+  const auto a = gmd::io::read_labels(nifti_out), b = gmd::io::read_labels(dicom_out);
+  ASSERT_EQ(a.geom.difference(b.geom), "");
+  size_t same = 0;
+  for (size_t i = 0; i < a.voxels.size(); ++i) same += a.voxels[i] == b.voxels[i];
+  EXPECT_GE(double(same) / double(a.voxels.size()), 0.99);
+  const auto report = nlohmann::json::parse(slurp(root / "dicom_report.json"));
+  ASSERT_TRUE(report.contains("input")) << report.dump();
+  EXPECT_NE(report["input"].dump().find("T1 SE POST"), std::string::npos);
+
+  // The user's word: T1 skipped; a malformed --assign and --assign on a NIfTI case exit 2 in words.
+  const auto skip = run("segment --model " + run_dir.string() + " --case '" + dicom.string() + "' --out " +
+                        (root / "dicom_skip.nii.gz").string() + " --assign " + study + ".2=skip");
+  ASSERT_EQ(skip.rc, 0) << skip.out;
+  EXPECT_NE(skip.out.find("FLAIR+T1ce+T2"), std::string::npos) << skip.out;
+  const auto bad = run("segment --model " + run_dir.string() + " --case '" + dicom.string() + "' --out " +
+                       (root / "dicom_bad.nii.gz").string() + " --assign nonsense");
+  EXPECT_EQ(bad.rc, 2) << bad.out;
+  EXPECT_NE(bad.out.find("SERIES_UID=MODALITY"), std::string::npos) << bad.out;
+  const auto nifti = run("segment --model " + run_dir.string() + " --case " + first_case().string() + " --out " +
+                         (root / "dicom_n.nii.gz").string() + " --assign 1.2=t1");
+  EXPECT_EQ(nifti.rc, 2) << nifti.out;
 }
 
 // Issue 11: each of these exited 0 with a wrong or missing result, aborted, or left something behind.

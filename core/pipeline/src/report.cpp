@@ -40,6 +40,7 @@ nlohmann::json SegmentationReport::to_json() const {
   j["labels"] = {{"1", "NCR/NET"}, {"2", "ED"}, {std::to_string(et_label), "ET"}};
   j["et_label"] = et_label;
   if (!viewer_files.empty()) j["viewer_files"] = viewer_files;
+  if (!input_notes.empty()) j["input"] = input_notes;
   j["geometry"] = {{"size", size}, {"spacing_mm", spacing}};
   j["created"] = created;
   return j;
@@ -62,6 +63,7 @@ std::string SegmentationReport::to_csv() const {
   for (int l = 0; l < 2; ++l) s << kLabel[l] << "_ml," << num(label_ml[l]) << "\n";
   s << "et_label," << et_label << "\n";
   for (const auto& f : viewer_files) s << "viewer_file," << csv_field(f) << "\n";
+  for (const auto& n : input_notes) s << "input," << csv_field(n) << "\n";
   if (source == "segmentation" && trust) {
     if (!trust->evaluated) {
       s << "expected_accuracy,not evaluated\n";

@@ -34,6 +34,7 @@ struct SegmentationReport {
   std::vector<std::string> agreement_files;  // exported fraction maps
   int et_label = 4;                          // the label map's ET value: 4 (BraTS 2018-21) or 3 (BraTS 2023)
   std::vector<std::string> viewer_files;     // ITK-SNAP label description, 3D Slicer colour table (when written)
+  std::vector<std::string> input_notes;      // how the input was read (DICOM: the series chosen, what was resampled)
 
   nlohmann::json to_json() const;
   // Two columns "quantity,value" (one row per item), RFC 4180 quoting.
