@@ -1,5 +1,8 @@
 // gmd synth: writes synthetic BraTS-layout cases (real Colin27 anatomy, simulated tumour and contrasts).
+#include <algorithm>
+#include <array>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <iostream>
 #include <memory>
@@ -9,9 +12,14 @@
 
 #include "commands.hpp"
 #include "gmd/common/error.hpp"
+#include "gmd/common/modality.hpp"
+#include "gmd/io/case.hpp"
+#include "gmd/io/dicom.hpp"
+#include "gmd/io/nifti.hpp"
 #include "gmd/synth/synth.hpp"
 
 namespace gmd::cli {
+namespace fs = std::filesystem;
 
 void add_synth(CLI::App& app) {
   auto* cmd = app.add_subcommand(
@@ -23,6 +31,7 @@ void add_synth(CLI::App& app) {
     std::string out, size = "full", grade = "random", template_path;
     int cases = 1, first_index = 0, jobs = 1, threads = 2;
     std::uint64_t seed = 1;
+    bool dicom = false;
   };
   auto o = std::make_shared<Opts>();
   cmd->add_option("--out", o->out, "Output dataset folder (created if needed)")->required();
@@ -36,6 +45,9 @@ void add_synth(CLI::App& app) {
   cmd->add_option("--threads", o->threads, "Threads per case")->capture_default_str();
   cmd->add_option("--template", o->template_path,
                   "Skull-stripped T1 template (default: $GMD_SYNTH_TEMPLATE or mricron-data's ch2bet.nii.gz)");
+  cmd->add_flag("--dicom", o->dicom,
+                "Also write each case as DICOM series, one per sequence as a scanner exports them, in DIR/<case>_dicom "
+                "(for trying DICOM input: gmd dicom, gmd segment --case DIR/<case>_dicom)");
   cmd->callback([o] {
     if (o->cases < 1) throw UsageError(fmt::format("--cases must be >= 1 (got {})", o->cases));
     if (o->first_index < 0) throw UsageError(fmt::format("--first-index must be >= 0 (got {})", o->first_index));
@@ -66,6 +78,27 @@ void add_synth(CLI::App& app) {
     const auto geom = synth::brats_geometry(d.synth.size);
     const auto t0 = std::chrono::steady_clock::now();
     const auto dirs = synth::generate_dataset(o->out, o->cases, d);
+    if (o->dicom) {
+      // Scanner-like series descriptions; DICOM stores integers, so each image is scaled to 0..1000 (the pipeline
+      // z-scores every modality, so the scale does not matter).
+      static constexpr std::array<const char*, kNumModalities> kDescriptions{"AX T2 FLAIR", "AX T1 SE", "AX T1 SE +C",
+                                                                             "AX T2 TSE"};
+      for (std::size_t i = 0; i < dirs.size(); ++i) {
+        const io::CaseFiles files = io::discover_case(dirs[i]);
+        const std::uint64_t case_no = o->seed * 100000 + static_cast<std::uint64_t>(o->first_index) + i;
+        const std::string study = fmt::format("2.25.{}", case_no * 10);
+        for (int m = 0; m < kNumModalities; ++m) {
+          Image img = io::read_image(*files.modality[static_cast<std::size_t>(m)]);
+          float hi = 0;
+          for (float v : img.voxels) hi = std::max(hi, std::abs(v));
+          if (hi > 0)
+            for (float& v : img.voxels) v *= 1000.0f / hi;
+          io::write_dicom_series(img, fs::path(dirs[i].string() + "_dicom") / std::string(modality_key(m)), kDescriptions[m],
+                                 fmt::format("{}.{}", study, m + 1), study, m == 2 ? "GADOLINIUM" : "");
+        }
+        std::cout << fmt::format("{}: DICOM series in {}_dicom\n", files.id, dirs[i].string());
+      }
+    }
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::cout << fmt::format("wrote {} case{} ({}: {}x{}x{} at {:g} mm, seed {}) to {} in {:.1f} s\n", dirs.size(),
                              dirs.size() == 1 ? "" : "s", synth::size_name(d.synth.size), geom.size[0], geom.size[1],

@@ -6,6 +6,7 @@
 #include <new>
 
 #include "gmd/common/error.hpp"
+#include "gmd/io/dicom.hpp"
 #include "gmd/gui/qtext.hpp"
 
 namespace gmd::gui {
@@ -16,15 +17,24 @@ fs::path to_path(const QString& s) { return fs::path(s.toStdString()); }
 
 }  // namespace
 
+CaseController::LoadedCase CaseController::read_dicom(const fs::path& dir) {
+  // The series' proposals as gmd segment makes them (the studio has no per-series override yet: gmd dicom and
+  // gmd segment --assign do).
+  std::vector<std::string> notes;
+  LoadedCase l{std::make_shared<io::Case>(io::load_dicom_case(dir, {}, kFullMask, &notes)), {}};
+  for (const auto& n : notes) l.notes << q(n);
+  return l;
+}
+
 CaseController::CaseController(QObject* parent) : QObject(parent) {
   model_ = new ModalityBarModel(this);
   // Reading needs no prefix: the IO layer's messages name the file and the problem.
   loader_ = new BackgroundJob(QString(), QStringLiteral("out of memory while reading the images"), this);
   connect(loader_, &BackgroundJob::finished, this, [this](const JobOutcome& out) {
-    const auto* c = std::any_cast<std::shared_ptr<io::Case>>(&out.value);
-    const bool ok = c && *c;
+    const auto* c = std::any_cast<LoadedCase>(&out.value);
+    const bool ok = c && c->c;
     if (ok)
-      apply(*c, pending_folder_);
+      apply(c->c, pending_folder_, c->notes);
     else
       fail(pending_title_, out.error.isEmpty() ? QStringLiteral("reading the images gave no case") : out.error);
     Q_EMIT loaded(ok);
@@ -52,6 +62,11 @@ void CaseController::fail(const QString& title, const QString& message) {
 
 bool CaseController::openFolder(const QString& dir) {
   try {
+    if (io::is_dicom_folder(to_path(dir))) {
+      const LoadedCase l = read_dicom(to_path(dir));
+      apply(l.c, QDir(dir).absolutePath(), l.notes);
+      return true;
+    }
     const io::CaseFiles files = io::discover_case(to_path(dir));
     return load(files, QDir(dir).absolutePath());
   } catch (const InputError& e) {
@@ -155,6 +170,15 @@ bool CaseController::openFilesAsync(const QStringList& paths, const QHash<QStrin
 bool CaseController::openFolderAsync(const QString& dir) {
   if (isLoading()) return false;
   try {
+    if (io::is_dicom_folder(to_path(dir))) {
+      pending_folder_ = QDir(dir).absolutePath();
+      pending_title_ = "Cannot open DICOM folder";
+      const fs::path path = to_path(dir);
+      const auto read = [path](const JobControl&) -> std::any { return read_dicom(path); };
+      if (!loader_->start(read, dir + ": out of memory while reading the DICOM series")) return false;
+      Q_EMIT loadingChanged(true);
+      return true;
+    }
     const io::CaseFiles files = io::discover_case(to_path(dir));
     return loadAsync(files, QDir(dir).absolutePath(), "Cannot open case");
   } catch (const std::exception& e) {
@@ -168,7 +192,9 @@ bool CaseController::isLoading() const { return loader_->isRunning(); }
 bool CaseController::loadAsync(const io::CaseFiles& files, const QString& folder, const QString& title) {
   pending_folder_ = folder;
   pending_title_ = title;
-  const auto read = [files](const JobControl&) -> std::any { return std::make_shared<io::Case>(io::load_case(files)); };
+  const auto read = [files](const JobControl&) -> std::any {
+    return LoadedCase{std::make_shared<io::Case>(io::load_case(files)), {}};
+  };
   if (!loader_->start(read, q(files.id) + ": out of memory while reading the images"))
     return false;
   Q_EMIT loadingChanged(true);
@@ -239,7 +265,8 @@ bool CaseController::load(const io::CaseFiles& files, const QString& folder) {
   return true;
 }
 
-void CaseController::apply(std::shared_ptr<io::Case> c, const QString& folder) {
+void CaseController::apply(std::shared_ptr<io::Case> c, const QString& folder, const QStringList& notes) {
+  input_notes_ = notes;
   const io::CaseFiles& files = c->files;
   std::array<SlotInfo, kNumModalities + 1> slots{};
   for (int m = 0; m <= kNumModalities; ++m) {
@@ -250,7 +277,9 @@ void CaseController::apply(std::shared_ptr<io::Case> c, const QString& folder) {
     SlotInfo& s = slots[static_cast<size_t>(m)];
     s.present = true;
     s.path = q(p->string());
-    s.file_name = QFileInfo(s.path).fileName();
+    s.file_name = m < kNumModalities && !files.series[static_cast<size_t>(m)].empty()
+                      ? q(files.series[static_cast<size_t>(m)])  // DICOM: the series, not its first file
+                      : QFileInfo(s.path).fileName();
     s.bytes = QFileInfo(s.path).size();
     s.size = c->geom.size;
     s.spacing = c->geom.spacing;

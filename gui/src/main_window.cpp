@@ -103,6 +103,8 @@ MainWindow::MainWindow(bool rendering, QWidget* parent) : QMainWindow(parent), d
     updateActions();
   });
   connect(d_->cases, &CaseController::loaded, this, [this](bool ok) {
+    if (ok && !d_->cases->inputNotes().isEmpty())
+      setStatus(QString("Read from DICOM series: %1").arg(d_->cases->inputNotes().join("; ")));
     if (ok && !d_->pending_recent.isEmpty()) {
       d_->recent->add(d_->pending_recent);
       refreshRecentMenu();

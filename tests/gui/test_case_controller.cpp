@@ -8,6 +8,8 @@
 #include <fstream>
 
 #include "gmd/gui/case_controller.hpp"
+#include "gmd/io/dicom.hpp"
+#include "gmd/io/nifti.hpp"
 #include "gmd/gui/modality_bar.hpp"
 #include "gmd/gui/recent_cases.hpp"
 #include "gui_test_util.hpp"
@@ -288,4 +290,39 @@ TEST(CaseController, AsyncLoadingReadsOnAWorkerAndReportsErrors) {
   ASSERT_TRUE(c.openFilesAsync({qs(good / "ag_t1.nii.gz")}));
   ASSERT_TRUE(c.waitForLoaded(10000));
   EXPECT_EQ(c.present(), parse_subset("t1"));
+}
+
+// A DICOM folder (issue 15): the series' proposals make the case, on a worker like any other; how it was read is
+// kept for the status line; a folder whose series name no modality is a named error.
+TEST(CaseController, OpensADicomFolderFromTheSeriesDescriptions) {
+  const fs::path root = test::scratch_dir("dicom");
+  TinyCaseSpec spec;
+  spec.modalities = parse_subset("flair,t1ce");
+  spec.with_seg = false;
+  const fs::path nifti = test::write_tiny_case(root, "dn", spec);
+  const fs::path dicom = root / "dicom";
+  gmd::Image flair = gmd::io::read_image(nifti / "dn_flair.nii.gz"), t1ce = gmd::io::read_image(nifti / "dn_t1ce.nii.gz");
+  for (auto* img : {&flair, &t1ce})
+    for (float& v : img->voxels) v *= 100.0f;  // DICOM stores integers
+  gmd::io::write_dicom_series(flair, dicom / "1", "AX FLAIR", "1.2.826.0.1.3680043.9.10.1", "1.2.826.0.1.3680043.9.10");
+  gmd::io::write_dicom_series(t1ce, dicom / "2", "AX T1 +C", "1.2.826.0.1.3680043.9.10.2", "1.2.826.0.1.3680043.9.10");
+  CaseController c;
+  ASSERT_TRUE(c.openFolderAsync(qs(dicom)));
+  ASSERT_TRUE(c.waitForLoaded(20000));
+  ASSERT_TRUE(c.hasCase()) << c.lastError().toStdString();
+  EXPECT_EQ(c.present(), parse_subset("flair,t1ce"));
+  EXPECT_EQ(c.currentCase()->geom.size, flair.geom.size);
+  EXPECT_TRUE(c.inputNotes().join("\n").contains("T1ce: series 'AX T1 +C'")) << c.inputNotes().join("\n").toStdString();
+  EXPECT_EQ(c.slot(2).file_name.toStdString(), "AX T1 +C, " + std::to_string(t1ce.geom.size[2]) + " slices");
+  // The synchronous path too; then a NIfTI case has no notes.
+  CaseController d;
+  ASSERT_TRUE(d.openFolder(qs(dicom))) << d.lastError().toStdString();
+  EXPECT_EQ(d.present(), parse_subset("flair,t1ce"));
+  ASSERT_TRUE(d.openFolder(qs(nifti)));
+  EXPECT_TRUE(d.inputNotes().isEmpty());
+  // Series that name no modality: nothing to open, said in words.
+  gmd::io::write_dicom_series(flair, root / "unnamed" / "1", "Series 7", "1.2.826.0.1.3680043.9.11.1",
+                              "1.2.826.0.1.3680043.9.11");
+  EXPECT_FALSE(d.openFolder(qs(root / "unnamed")));
+  EXPECT_TRUE(d.lastError().contains("assign")) << d.lastError().toStdString();
 }

@@ -94,7 +94,7 @@ const char* kSkipWords[] = {"localizer", "localiser", "scout", "survey", "loc", 
 
 int propose_modality(const std::string& description, const std::string& protocol, const std::string& contrast,
                      std::string* why) {
-  const std::string text = description + " " + protocol;
+  const std::string text = protocol.empty() || protocol == description ? description : description + " " + protocol;
   const std::string low = lower(text);
   const std::set<std::string> w = words(text);
   auto said = [&](int m, const std::string& because) {
@@ -103,7 +103,7 @@ int propose_modality(const std::string& description, const std::string& protocol
   };
   if (w.count("flair") || w.count("tirm") || w.count("darkfluid") || low.find("dark fluid") != std::string::npos ||
       low.find("dark-fluid") != std::string::npos)
-    return said(0, "FLAIR: '" + trim(text) + "' names a fluid-attenuated sequence");
+    return said(0, "a fluid-attenuated sequence (FLAIR, TIRM or dark fluid in the name)");
   const bool t2 = w.count("t2") || w.count("t2w") || w.count("t2tse") || w.count("t2fse") ||
                   contains_any(low, {"t2_", "t2-", "t2w"});
   const bool t1 = w.count("t1") || w.count("t1w") || has_any(w, {"mprage", "spgr", "bravo", "tfl", "tfe", "fspgr"}) ||
@@ -112,13 +112,13 @@ int propose_modality(const std::string& description, const std::string& protocol
                                                            "postcontrast", "enhanced"}) ||
                     contains_any(low, {"+c", "+ c", "c+", "+gd", "post-", "_post", "t1ce", "t1c ", "t1c_"}) ||
                     (low.size() >= 3 && low.compare(low.size() - 3, 3, "t1c") == 0);
-  if (t2 && !t1) return said(3, "T2: '" + trim(text) + "'");
+  if (t2 && !t1) return said(3, "T2 in the name, not FLAIR");
   if (t1 && post) {
-    const std::string marker = !trim(contrast).empty() ? "contrast agent '" + trim(contrast) + "'" : "a post-contrast marker";
-    return said(2, "T1ce: '" + trim(text) + "' with " + marker);
+    return said(2, !trim(contrast).empty() ? "T1 in the name, contrast agent '" + trim(contrast) + "'"
+                                           : "T1 in the name with a post-contrast marker");
   }
-  if (t1) return said(1, "T1: '" + trim(text) + "' (no post-contrast marker)");
-  return said(-1, "'" + trim(text) + "' names none of FLAIR, T1, T1ce, T2");
+  if (t1) return said(1, "T1 in the name, no post-contrast marker or contrast agent");
+  return said(-1, "the name ('" + trim(text) + "') says none of FLAIR, T1, T1ce, T2");
 }
 
 bool is_dicom_folder(const fs::path& dir) {
@@ -316,7 +316,12 @@ Case load_dicom_case(const fs::path& dir, const std::map<std::string, int>& over
   if (c.id.empty()) c.id = "dicom";
   c.files.id = c.id;
   for (int m = 0; m < kNumModalities; ++m)
-    if (chosen[m] && subset_has(only, m)) c.files.modality[m] = chosen[m]->files.front();
+    if (chosen[m] && subset_has(only, m)) {
+      c.files.modality[m] = chosen[m]->files.front();
+      c.files.series[m] = fmt::format("{}, {} slices", chosen[m]->description.empty() ? chosen[m]->uid
+                                                                                       : chosen[m]->description,
+                                      chosen[m]->files.size());
+    }
   static constexpr std::array<int, 4> kReferenceOrder{2, 0, 1, 3};  // T1ce, FLAIR, T1, T2
   int ref = -1;
   for (int m : kReferenceOrder)

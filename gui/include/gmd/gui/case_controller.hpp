@@ -48,7 +48,10 @@ class CaseController : public QObject {
   bool hasCase() const;
   std::shared_ptr<const io::Case> currentCase() const;
   QString caseId() const;
-  QString caseFolder() const;  // folder opened, or the folder of the first file
+  QString caseFolder() const;
+  // How the open case was read, one line each (a DICOM folder: the series chosen for each modality, those skipped and
+  // why, those resampled onto the reference grid); empty for NIfTI files.
+  QStringList inputNotes() const { return input_notes_; }  // folder opened, or the folder of the first file
   SubsetMask present() const;
   SubsetMask selected() const;  // ticked for segmentation (subset of present)
   void setSelected(SubsetMask mask);
@@ -68,9 +71,14 @@ class CaseController : public QObject {
   void loaded(bool ok);
 
  private:
+  struct LoadedCase {
+    std::shared_ptr<io::Case> c;
+    QStringList notes;
+  };
+  static LoadedCase read_dicom(const std::filesystem::path& dir);
   bool load(const io::CaseFiles& files, const QString& folder);
   bool loadAsync(const io::CaseFiles& files, const QString& folder, const QString& title);
-  void apply(std::shared_ptr<io::Case> c, const QString& folder);
+  void apply(std::shared_ptr<io::Case> c, const QString& folder, const QStringList& notes = {});
   // Sorting/validation of openFiles without reading images; false + errorOccurred on problems.
   bool filesToCase(const QStringList& paths, const QHash<QString, int>& assigned, io::CaseFiles* files,
                    QString* folder);
@@ -84,6 +92,7 @@ class CaseController : public QObject {
   ModalityBarModel* model_ = nullptr;
   BackgroundJob* loader_ = nullptr;  // openFolderAsync / openFilesAsync
   QString pending_folder_, pending_title_;
+  QStringList input_notes_;
 };
 
 }  // namespace gmd::gui

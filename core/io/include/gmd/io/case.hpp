@@ -14,6 +14,9 @@ struct CaseFiles {
   std::string id;  // case name (folder name, or common file prefix)
   std::array<std::optional<std::filesystem::path>, kNumModalities> modality;
   std::optional<std::filesystem::path> seg;
+  // Read from DICOM (dicom.hpp): modality[m] is the series' first file, series[m] says which series it is
+  // ("AX T1 SE +C, 78 slices"); empty for NIfTI files.
+  std::array<std::string, kNumModalities> series;
   SubsetMask present() const;
 };
 
