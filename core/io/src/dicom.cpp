@@ -236,9 +236,11 @@ std::array<const DicomSeries*, kNumModalities> assign_series(const std::vector<D
   auto note = [&](const std::string& s) {
     if (notes) notes->push_back(s);
   };
-  for (const auto& [uid, m] : overrides)
-    if (std::none_of(series.begin(), series.end(), [&](const DicomSeries& s) { return s.uid == uid; }))
+  for (const auto& entry : overrides) {
+    const std::string& uid = entry.first;  // (a structured binding cannot be captured in C++17)
+    if (std::none_of(series.begin(), series.end(), [&uid](const DicomSeries& s) { return s.uid == uid; }))
       throw UsageError("--assign: no series with UID " + uid + " in this folder");
+  }
   std::array<bool, kNumModalities> by_user{};
   for (const DicomSeries& s : series) {
     const auto o = overrides.find(s.uid);
