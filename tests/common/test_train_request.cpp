@@ -79,6 +79,13 @@ TEST(TrainRequest, ValidateNamesTheFirstProblem) {
   EXPECT_NE(with([](TrainRequest& x) { x.val_every = -1; }).find("negative"), std::string::npos);
   EXPECT_EQ(unusual().patch_multiple(), 16);
   EXPECT_EQ(with([](TrainRequest& x) { x.widths = "4,8,16"; x.patch = 24; }), "");
+  // The options alone: no folders needed, the same words for the rest.
+  TrainRequest bare = unusual();
+  bare.data_dir.clear();
+  bare.run_dir.clear();
+  EXPECT_EQ(bare.validate_options(), "");
+  bare.patch = 40;
+  EXPECT_NE(bare.validate_options().find("multiple of 16 for 5 levels"), std::string::npos);
 }
 
 TEST(TrainRequest, FromRunReadsConfigAndCard) {

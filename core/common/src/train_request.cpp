@@ -108,6 +108,10 @@ int64_t TrainRequest::patch_multiple() const {
 std::string TrainRequest::validate() const {
   if (data_dir.empty()) return "choose a dataset folder or sample cache (--data)";
   if (run_dir.empty()) return "choose a run folder (--out)";
+  return validate_options();
+}
+
+std::string TrainRequest::validate_options() const {
   const auto check = [](const char* what, const std::string& v, const std::vector<std::string>& allowed) {
     return one_of(v, allowed) ? std::string() : std::string("unknown ") + what + " '" + v + "' (expected " + joined(allowed) + ")";
   };
@@ -119,13 +123,13 @@ std::string TrainRequest::validate() const {
   if (k < 1 || k > 15) return "k must be between 1 and 15";
   if (steps < 1) return "steps must be at least 1";
   if (batch < 1) return "batch must be at least 1";
+  std::size_t levels = 0;
   try {
-    parse_widths(widths);
+    levels = parse_widths(widths).size();
   } catch (const UsageError& e) {
     return e.what();
   }
-  const int64_t mult = patch_multiple();
-  const size_t levels = parse_widths(widths).size();
+  const int64_t mult = int64_t{1} << (levels - 1);
   if (patch < mult || patch % mult != 0)
     return "the patch size (" + std::to_string(patch) + ") must be a multiple of " + std::to_string(mult) + " for " +
            std::to_string(levels) + " levels";

@@ -10,10 +10,7 @@ namespace gmd::engine {
 
 TrainConfig train_config(const TrainRequest& r) {
   // The run folder and data are not the configuration's business; check the rest with the request's own words.
-  TrainRequest checked = r;
-  if (checked.data_dir.empty()) checked.data_dir = "-";
-  if (checked.run_dir.empty()) checked.run_dir = "-";
-  if (const std::string e = checked.validate(); !e.empty()) throw UsageError(e);
+  if (const std::string e = r.validate_options(); !e.empty()) throw UsageError(e);
   TrainConfig c;
   c.net.method = parse_method(r.method);
   c.net.widths = TrainRequest::parse_widths(r.widths);

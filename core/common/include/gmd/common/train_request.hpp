@@ -56,6 +56,8 @@ struct TrainRequest {
 
   // Empty when usable; otherwise the first problem, in plain words ("unknown method 'x' (expected ...)").
   std::string validate() const;
+  // validate() without the folders (data, run): the training configuration alone.
+  std::string validate_options() const;
   // `gmd` arguments, starting with "train"; every field is spelled out (defaults too), `--resume` last.
   std::vector<std::string> arguments(bool resume = false) const;
 
