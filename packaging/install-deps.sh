@@ -8,7 +8,7 @@ PKGS=(
   build-essential cmake ninja-build pkg-config git
   qt6-base-dev qt6-charts-dev libqt6opengl6-dev qt6-svg-dev
   libvtk9-dev
-  libinsighttoolkit5-dev
+  libinsighttoolkit5-dev libdcmtk-dev dicom3tools
   libtorch-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libssl-dev

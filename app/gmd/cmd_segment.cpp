@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include <ctime>
+#include <filesystem>
 #include <optional>
 #include <iostream>
 
@@ -9,9 +10,12 @@
 #include "commands.hpp"
 #include "gmd/common/error.hpp"
 #include "gmd/common/fs_util.hpp"
+#include "gmd/common/palette.hpp"
+#include "gmd/common/regions.hpp"
 #include "gmd/common/viewer_files.hpp"
 #include "gmd/io/case.hpp"
 #include "gmd/io/dicom.hpp"
+#include "gmd/io/dicom_seg.hpp"
 #include "gmd/io/nifti.hpp"
 #include "gmd/pipeline/report.hpp"
 #include "infer_options.hpp"
@@ -50,18 +54,27 @@ void add_segment(CLI::App& app) {
   auto viewer_files = std::make_shared<bool>(false);
   auto et_label = std::make_shared<int>(4);
   auto assign = std::make_shared<std::string>();
+  auto align = std::make_shared<std::string>("auto");
+  auto dicom_seg = std::make_shared<std::string>();
   add_infer_options(cmd, *o, false);
   cmd->add_option("--case", *case_dir, "Case folder: NIfTI files (BraTS names), or DICOM series (any layout)")
       ->required();
   cmd->add_option("--assign", *assign,
                   "DICOM: override the proposed modalities, SERIES_UID=flair|t1|t1ce|t2|skip, comma-separated (see "
                   "`gmd dicom FOLDER`)");
+  cmd->add_option("--register", *align,
+                  "DICOM: series not on the reference grid (T1ce, else FLAIR, T1, T2) are registered rigidly onto it "
+                  "(auto), every series is (always), or they are resampled in scanner coordinates only (off)")
+      ->capture_default_str();
   auto* mods_opt = cmd->add_option("--modalities", *mods, "Use only these, e.g. flair,t1ce (default: all present)");
   cmd->add_option("--out", *out, "Output label map (.nii.gz)")->required();
   cmd->add_option("--report", *report, "Also write a report (JSON, or CSV when the name ends in .csv): volumes, "
                                        "expected accuracy for the modalities used, agreement (with --agreement)");
   cmd->add_option("--et-label", *et_label, "Value of enhancing tumour in the output: 4 (BraTS 2018-2021) or 3 (BraTS 2023)")
       ->capture_default_str();
+  cmd->add_option("--dicom-seg", *dicom_seg,
+                  "DICOM input: also write the segmentation as a DICOM SEG object (one segment per label, SNOMED CT "
+                  "codes, the studio's names and colours) referencing the reference series (T1ce, else FLAIR, T1, T2)");
   cmd->add_flag("--viewer-files", *viewer_files,
                 "Also write OUT_itksnap_labels.txt (ITK-SNAP: itksnap -g IMAGE -s OUT -l OUT_itksnap_labels.txt) and "
                 "OUT_slicer_colors.ctbl (3D Slicer colour table) with the studio's names and colours");
@@ -83,15 +96,36 @@ void add_segment(CLI::App& app) {
     const bool dicom = io::is_dicom_folder(*case_dir);
     if (!dicom && !assign->empty())
       throw UsageError("--assign: " + *case_dir + " holds NIfTI files, not DICOM series");
+    if (!dicom && *align != "auto")
+      throw UsageError("--register: " + *case_dir + " holds NIfTI files, not DICOM series");
     std::optional<io::Case> dicom_case;
+    std::vector<io::DicomSeries> series;
     std::vector<std::string> input_notes;
     if (dicom) {
       // Every series listed with its proposal, then the case on one grid (the notes say what was chosen and moved).
-      std::cout << dicom_table(io::list_dicom_series(*case_dir));
+      series = io::list_dicom_series(*case_dir);
+      std::cout << dicom_table(series);
       const SubsetMask only = mods->empty() ? model.modalities() : parse_subset(*mods);
-      dicom_case = io::load_dicom_case(*case_dir, io::parse_assignments(*assign), only, &input_notes);
+      io::DicomAlignment how;
+      how.mode = io::parse_align(*align);
+      std::string said;
+      how.progress = [&said](const std::string& what, double) {
+        if (what != said && what != "done") std::cout << what << " ..." << std::endl;
+        said = what;
+      };
+      dicom_case = io::load_dicom_case(*case_dir, series, io::parse_assignments(*assign), only, &input_notes, how);
       for (const auto& n : input_notes) std::cout << n << "\n";
     }
+    if (!dicom && !dicom_seg->empty())
+      throw UsageError("--dicom-seg: " + *case_dir + " holds NIfTI files; a DICOM SEG needs DICOM series to refer to");
+    if (!dicom_seg->empty()) check_output_file(*dicom_seg, "--dicom-seg");
+    // The series the label map's grid is (load_dicom_case's reference: T1ce, else FLAIR, T1, T2): what a SEG refers to.
+    std::vector<std::string> reference_files;
+    if (dicom)
+      for (int m : {2, 0, 1, 3})
+        if (reference_files.empty() && dicom_case->files.modality[m])
+          for (const auto& sr : series)
+            if (!sr.files.empty() && std::filesystem::path(sr.files.front()) == *dicom_case->files.modality[m]) reference_files = sr.files;
     const auto files = dicom ? dicom_case->files : io::discover_case(*case_dir);
     refuse_overwriting_inputs(*out, files);
     if (!report->empty()) refuse_overwriting_inputs(*report, files);
@@ -109,6 +143,14 @@ void add_segment(CLI::App& app) {
     auto seg = pipeline::segment(model, c, want, opt);
     set_et_label(seg.labels, *et_label);
     io::write_labels(*out, seg.labels);
+    if (!dicom_seg->empty()) {
+      io::DicomSegOptions so;
+      so.colours = Palette::builtin().label;
+      for (int l = 0; l < 3; ++l) so.names[l] = kLabelNames[l];
+      so.algorithm_version = model.method() + " (" + subset_name(seg.used) + ")";
+      io::write_dicom_seg(seg.labels, std::vector<std::filesystem::path>(reference_files.begin(), reference_files.end()), *dicom_seg, so);
+      std::cout << "DICOM SEG: " << *dicom_seg << "\n";
+    }
     std::vector<std::string> viewer_written;
     if (*viewer_files) {
       write_viewer_files(*out, Palette::builtin(), *et_label);
@@ -150,6 +192,7 @@ void add_segment(CLI::App& app) {
       r.et_label = *et_label;
       r.viewer_files = viewer_written;
       r.input_notes = input_notes;
+      r.registration = pipeline::registration_json(c);
       const bool csv = report->size() > 4 && report->compare(report->size() - 4, 4, ".csv") == 0;
       write_text_atomically(*report, csv ? r.to_csv() : r.to_json().dump(2) + "\n");
       std::cout << "report: " << *report << "\n";

@@ -17,11 +17,13 @@ fs::path to_path(const QString& s) { return fs::path(s.toStdString()); }
 
 }  // namespace
 
-CaseController::LoadedCase CaseController::read_dicom(const fs::path& dir) {
+CaseController::LoadedCase CaseController::read_dicom(const fs::path& dir, const JobControl* job) {
   // The series' proposals as gmd segment makes them (the studio has no per-series override yet: gmd dicom and
-  // gmd segment --assign do).
+  // gmd segment --assign do); series on other grids registered onto the reference.
   std::vector<std::string> notes;
-  LoadedCase l{std::make_shared<io::Case>(io::load_dicom_case(dir, {}, kFullMask, &notes)), {}};
+  io::DicomAlignment align;
+  if (job) align.progress = job->report_fn();
+  LoadedCase l{std::make_shared<io::Case>(io::load_dicom_case(dir, {}, kFullMask, &notes, align)), {}};
   for (const auto& n : notes) l.notes << q(n);
   return l;
 }
@@ -30,6 +32,7 @@ CaseController::CaseController(QObject* parent) : QObject(parent) {
   model_ = new ModalityBarModel(this);
   // Reading needs no prefix: the IO layer's messages name the file and the problem.
   loader_ = new BackgroundJob(QString(), QStringLiteral("out of memory while reading the images"), this);
+  connect(loader_, &BackgroundJob::progressChanged, this, &CaseController::loadProgress);
   connect(loader_, &BackgroundJob::finished, this, [this](const JobOutcome& out) {
     const auto* c = std::any_cast<LoadedCase>(&out.value);
     const bool ok = c && c->c;
@@ -164,39 +167,31 @@ bool CaseController::openFilesAsync(const QStringList& paths, const QHash<QStrin
   io::CaseFiles files;
   QString folder;
   if (!filesToCase(paths, assigned, &files, &folder)) return false;
-  return loadAsync(files, folder, "Cannot open files");
+  const auto read = [files](const JobControl&) -> std::any {
+    return LoadedCase{std::make_shared<io::Case>(io::load_case(files)), {}};
+  };
+  return loadAsync(read, folder, "Cannot open files", q(files.id) + ": out of memory while reading the images");
 }
 
 bool CaseController::openFolderAsync(const QString& dir) {
   if (isLoading()) return false;
-  try {
-    if (io::is_dicom_folder(to_path(dir))) {
-      pending_folder_ = QDir(dir).absolutePath();
-      pending_title_ = "Cannot open DICOM folder";
-      const fs::path path = to_path(dir);
-      const auto read = [path](const JobControl&) -> std::any { return read_dicom(path); };
-      if (!loader_->start(read, dir + ": out of memory while reading the DICOM series")) return false;
-      Q_EMIT loadingChanged(true);
-      return true;
-    }
-    const io::CaseFiles files = io::discover_case(to_path(dir));
-    return loadAsync(files, QDir(dir).absolutePath(), "Cannot open case");
-  } catch (const std::exception& e) {
-    fail("Cannot open case", q(e.what()));
-  }
-  return false;
+  // What the folder holds is found on the worker too: telling DICOM from NIfTI walks the whole tree.
+  const fs::path path = to_path(dir);
+  const auto read = [path](const JobControl& job) -> std::any {
+    if (io::is_dicom_folder(path)) return read_dicom(path, &job);
+    return LoadedCase{std::make_shared<io::Case>(io::load_case(io::discover_case(path))), {}};
+  };
+  return loadAsync(read, QDir(dir).absolutePath(), "Cannot open case",
+                   dir + ": out of memory while reading the images");
 }
 
 bool CaseController::isLoading() const { return loader_->isRunning(); }
 
-bool CaseController::loadAsync(const io::CaseFiles& files, const QString& folder, const QString& title) {
+bool CaseController::loadAsync(const std::function<std::any(const JobControl&)>& read, const QString& folder,
+                               const QString& title, const QString& out_of_memory) {
   pending_folder_ = folder;
   pending_title_ = title;
-  const auto read = [files](const JobControl&) -> std::any {
-    return LoadedCase{std::make_shared<io::Case>(io::load_case(files)), {}};
-  };
-  if (!loader_->start(read, q(files.id) + ": out of memory while reading the images"))
-    return false;
+  if (!loader_->start(read, out_of_memory)) return false;
   Q_EMIT loadingChanged(true);
   return true;
 }

@@ -18,6 +18,7 @@
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QMimeData>
+#include <QProgressBar>
 #include <QScrollArea>
 #include <QSettings>
 #include <QPainter>
@@ -51,6 +52,7 @@ struct MainWindow::Impl {
   QTabWidget* tabs = nullptr;
   QDockWidget* dock = nullptr;
   QLabel* cursor_label = nullptr;
+  QProgressBar* load_progress = nullptr;  // reading a case (a DICOM folder: reading and registering the series)
   QLabel* status_label = nullptr;
   StudioContext ctx;
   std::map<QString, QPointer<QWidget>> panels;
@@ -97,10 +99,17 @@ MainWindow::MainWindow(bool rendering, QWidget* parent) : QMainWindow(parent), d
     if (loading) {
       QApplication::setOverrideCursor(Qt::BusyCursor);
       setStatus("Loading the case...");
+      d_->load_progress->setValue(0);
     } else {
       QApplication::restoreOverrideCursor();
     }
+    d_->load_progress->setVisible(loading);
     updateActions();
+  });
+  connect(d_->cases, &CaseController::loadProgress, this, [this](const QString& stage, double f) {
+    if (!d_->cases->isLoading()) return;
+    d_->load_progress->setValue(qRound(f * 100));
+    setStatus(QString("Loading the case: %1...").arg(stage));
   });
   connect(d_->cases, &CaseController::loaded, this, [this](bool ok) {
     if (ok && !d_->cases->inputNotes().isEmpty())
@@ -353,6 +362,12 @@ void MainWindow::buildUi(bool rendering) {
   d.cursor_label->setObjectName("cursorReadout");
   statusBar()->addWidget(d.status_label, 1);
   statusBar()->addPermanentWidget(d.cursor_label);
+  d.load_progress = new QProgressBar(this);
+  d.load_progress->setObjectName("loadProgress");
+  d.load_progress->setRange(0, 100);
+  d.load_progress->setMaximumWidth(180);
+  d.load_progress->setVisible(false);
+  statusBar()->addPermanentWidget(d.load_progress);
   setStatus(rendering ? "Open a case folder (File > Open, drag and drop, or gmd-studio CASE_DIR)."
                       : "OpenGL is not available: the views are disabled (run under X11 or xvfb-run).");
 }

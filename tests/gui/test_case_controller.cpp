@@ -286,6 +286,14 @@ TEST(CaseController, AsyncLoadingReadsOnAWorkerAndReportsErrors) {
   EXPECT_TRUE(errors.front().at(1).toString().contains("ab_t2.nii.gz")) << errors.front().at(1).toString().toStdString();
   EXPECT_FALSE(loaded.back().at(0).toBool());
   EXPECT_EQ(c.caseId(), "ag");
+  // a folder holding no case: found out on the worker (not on the UI thread), said the same way
+  const fs::path empty = root / "nothing_here";
+  fs::create_directories(empty);
+  ASSERT_TRUE(c.openFolderAsync(qs(empty)));
+  ASSERT_TRUE(c.waitForLoaded(10000));
+  ASSERT_EQ(errors.count(), 2);
+  EXPECT_TRUE(errors.back().at(1).toString().contains("nothing_here")) << errors.back().at(1).toString().toStdString();
+  EXPECT_EQ(c.caseId(), "ag");
   // files, asynchronously
   ASSERT_TRUE(c.openFilesAsync({qs(good / "ag_t1.nii.gz")}));
   ASSERT_TRUE(c.waitForLoaded(10000));

@@ -120,7 +120,10 @@ TEST(Dicom, CaseFromSeriesOnDifferentGridsWithOverrides) {
   EXPECT_NE(all.find("two candidates"), std::string::npos) << all;
 
   notes.clear();
-  const io::Case c = io::load_dicom_case(tmp.path(), {}, kFullMask, &notes);
+  // Scanner coordinates only (a ramp has nothing to register on; test_register.cpp covers registration).
+  io::DicomAlignment scanner;
+  scanner.mode = io::Align::Off;
+  const io::Case c = io::load_dicom_case(tmp.path(), {}, kFullMask, &notes, scanner);
   EXPECT_EQ(c.present(), kFullMask);
   EXPECT_EQ(c.geom.difference(ref.geom), "");  // the T1ce grid
   all.clear();
@@ -157,4 +160,35 @@ TEST(Dicom, NotDicomIsSaid) {
   { std::ofstream(tmp / "x_flair.nii.gz") << "x"; }
   EXPECT_FALSE(io::is_dicom_folder(tmp.path()));
   EXPECT_THROW(io::list_dicom_series(tmp.path()), InputError);
+}
+
+// Bad DICOM gets a clear error naming the series: a missing slice, two patients in one case.
+TEST(Dicom, MissingSlicesAndMixedPatientsAreNamed) {
+  TempDir tmp;
+  const std::string study = "1.2.826.0.1.3680043.9.12";
+  const Image ref = ramp({16, 14, 8}, {1.0, 1.0, 2.0}, {0.0, 0.0, 0.0});
+  const auto flair = io::write_dicom_series(ref, tmp / "a", "AX FLAIR", study + ".1", study);
+  io::write_dicom_series(ref, tmp / "b", "T1 SE +C", study + ".2", study);
+  ASSERT_NO_THROW(io::load_dicom_case(tmp.path(), {}));
+  std::filesystem::remove(flair.at(4));  // a slice lost on the way from the PACS
+  try {
+    io::load_dicom_case(tmp.path(), {});
+    FAIL() << "a series with a missing slice was read";
+  } catch (const InputError& e) {
+    const std::string w = e.what();
+    EXPECT_NE(w.find("'AX FLAIR'"), std::string::npos) << w;
+    EXPECT_NE(w.find("slice spacing varies from 2.00 to 4.00 mm"), std::string::npos) << w;
+  }
+  std::filesystem::remove_all(tmp / "a");
+  io::write_dicom_series(ref, tmp / "c", "T2 TSE", study + ".3", study, "", "ORIGINAL\\PRIMARY\\M\\ND", "OTHER0002");
+  try {
+    io::load_dicom_case(tmp.path(), {});
+    FAIL() << "a case from two patients was read";
+  } catch (const InputError& e) {
+    const std::string w = e.what();
+    EXPECT_NE(w.find("'T2 TSE' (T2) belongs to patient 'OTHER0002'"), std::string::npos) << w;
+    EXPECT_NE(w.find("one patient"), std::string::npos) << w;
+  }
+  // Skipping the stranger's series makes the case usable again.
+  EXPECT_NO_THROW(io::load_dicom_case(tmp.path(), {{study + ".3", -1}}));
 }

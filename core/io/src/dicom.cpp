@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <cstdio>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -18,6 +19,7 @@
 #include "gmd/common/error.hpp"
 #include "gmd/common/modality.hpp"
 #include "gmd/io/itk_image.hpp"
+#include "gmd/io/register.hpp"
 #include "gmd/io/resample.hpp"
 
 namespace gmd::io {
@@ -86,6 +88,31 @@ bool has_dicom_preamble(const fs::path& f) {
   return buf[128] == 'D' && buf[129] == 'I' && buf[130] == 'C' && buf[131] == 'M';
 }
 
+// What a folder holds, walked recursively: a NIfTI image anywhere (the walk stops at the first), a DICOM file (a DICM
+// preamble or a DICOMDIR) among the first 200 files. `until_dicom`: stop at the first DICOM file instead (then `nifti`
+// only says whether one came before it).
+struct FolderScan {
+  bool nifti = false, dicom = false;
+};
+FolderScan scan_folder(const fs::path& dir, bool until_dicom) {
+  FolderScan f;
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return f;
+  int seen = 0;
+  for (auto it = fs::recursive_directory_iterator(dir, fs::directory_options::skip_permission_denied, ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (!it->is_regular_file(ec)) continue;
+    const std::string name = lower(it->path().filename().string());
+    if (name.size() > 4 && (name.rfind(".nii") == name.size() - 4 || name.rfind(".nii.gz") == name.size() - 7)) {
+      f.nifti = true;
+      return f;
+    }
+    if (!f.dicom && ++seen <= 200) f.dicom = has_dicom_preamble(it->path()) || name == "dicomdir";
+    if (f.dicom && until_dicom) return f;
+  }
+  return f;
+}
+
 const char* kSkipWords[] = {"localizer", "localiser", "scout", "survey", "loc", "3plane", "tracker", "calibration",
                             "cal", "dwi", "diffusion", "adc", "trace", "dti", "tensor", "perfusion", "dsc", "pwi",
                             "swi", "mip", "mra", "tof", "spectroscopy", "csi", "svs", "fa", "bold", "fmri"};
@@ -122,29 +149,14 @@ int propose_modality(const std::string& description, const std::string& protocol
 }
 
 bool is_dicom_folder(const fs::path& dir) {
-  std::error_code ec;
-  if (!fs::is_directory(dir, ec)) return false;
-  bool dicom = false;
-  int seen = 0;
-  for (auto it = fs::recursive_directory_iterator(dir, fs::directory_options::skip_permission_denied, ec);
-       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-    if (!it->is_regular_file(ec)) continue;
-    const std::string name = lower(it->path().filename().string());
-    if (name.size() > 4 && (name.rfind(".nii") == name.size() - 4 || name.rfind(".nii.gz") == name.size() - 7))
-      return false;
-    if (!dicom && ++seen <= 200) dicom = has_dicom_preamble(it->path()) || name == "dicomdir";
-  }
-  return dicom;
+  const FolderScan f = scan_folder(dir, false);
+  return !f.nifti && f.dicom;
 }
 
 std::vector<DicomSeries> list_dicom_series(const fs::path& dir) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) throw InputError(dir.string() + ": folder not found");
-  bool any = false;
-  for (auto it = fs::recursive_directory_iterator(dir, fs::directory_options::skip_permission_denied, ec);
-       !any && !ec && it != fs::recursive_directory_iterator(); it.increment(ec))
-    any = it->is_regular_file(ec) && (has_dicom_preamble(it->path()) || lower(it->path().filename().string()) == "dicomdir");
-  if (!any) throw InputError(dir.string() + ": holds no DICOM file");
+  if (!scan_folder(dir, true).dicom) throw InputError(dir.string() + ": holds no DICOM file");
   auto names = itk::GDCMSeriesFileNames::New();
   names->SetUseSeriesDetails(false);
   names->SetRecursive(true);
@@ -170,6 +182,7 @@ std::vector<DicomSeries> list_dicom_series(const fs::path& dir) {
     s.modality = tag(*gio, "0008|0060");
     s.image_type = tag(*gio, "0008|0008");
     s.contrast = tag(*gio, "0018|0010");
+    s.patient = tag(*gio, "0010|0020");
     s.size = {gio->GetDimensions(0), gio->GetDimensions(1), s.files.size()};
     s.pixel_spacing = {gio->GetSpacing(0), gio->GetSpacing(1)};
     std::array<double, 3> row{}, col{};
@@ -297,6 +310,34 @@ Image read_dicom_series(const DicomSeries& s) {
   } catch (const itk::ExceptionObject& e) {
     throw InputError("DICOM series '" + s.description + "' (" + s.uid + "): cannot be read (" + e.GetDescription() + ")");
   }
+  // Missing slices or an irregular stack: ITK would average the spacing and place slices wrongly; say so instead.
+  const auto* dicts = reader->GetMetaDataDictionaryArray();
+  if (dicts && dicts->size() >= 3) {
+    std::vector<double> along;
+    const auto& d0 = reader->GetOutput()->GetDirection();
+    for (const auto* d : *dicts) {
+      std::string ipp;
+      if (!d || !itk::ExposeMetaData<std::string>(*d, "0020|0032", ipp)) break;
+      std::array<double, 3> p{};
+      if (std::sscanf(ipp.c_str(), "%lf\\%lf\\%lf", &p[0], &p[1], &p[2]) != 3) break;
+      along.push_back(p[0] * d0(0, 2) + p[1] * d0(1, 2) + p[2] * d0(2, 2));
+    }
+    if (along.size() == dicts->size()) {
+      std::sort(along.begin(), along.end());
+      double lo = 1e300, hi = 0;
+      for (std::size_t k = 1; k < along.size(); ++k) {
+        lo = std::min(lo, along[k] - along[k - 1]);
+        hi = std::max(hi, along[k] - along[k - 1]);
+      }
+      if (lo < 1e-3)
+        throw InputError(fmt::format("DICOM series '{}' ({}): two slices at one position (a duplicated or mixed series)",
+                                     s.description, s.uid));
+      if (hi > lo * 1.2 + 0.01)
+        throw InputError(fmt::format("DICOM series '{}' ({}): slice spacing varies from {:.2f} to {:.2f} mm (missing "
+                                     "slices or an irregular stack)",
+                                     s.description, s.uid, lo, hi));
+    }
+  }
   Image img = from_itk(*reader->GetOutput());
   bool finite = true, nonzero = false;
   for (float v : img.voxels) {
@@ -310,8 +351,13 @@ Image read_dicom_series(const DicomSeries& s) {
 }
 
 Case load_dicom_case(const fs::path& dir, const std::map<std::string, int>& overrides, SubsetMask only,
-                     std::vector<std::string>* notes) {
-  const std::vector<DicomSeries> series = list_dicom_series(dir);
+                     std::vector<std::string>* notes, const DicomAlignment& align) {
+  return load_dicom_case(dir, list_dicom_series(dir), overrides, only, notes, align);
+}
+
+Case load_dicom_case(const fs::path& dir, const std::vector<DicomSeries>& series,
+                     const std::map<std::string, int>& overrides, SubsetMask only, std::vector<std::string>* notes,
+                     const DicomAlignment& align) {
   const auto chosen = assign_series(series, overrides, notes);
   Case c;
   c.id = fs::absolute(dir).lexically_normal().filename().string();
@@ -332,12 +378,31 @@ Case load_dicom_case(const fs::path& dir, const std::map<std::string, int>& over
     throw InputError(dir.string() + ": no series is assigned to " +
                      (only == kFullMask ? std::string("any modality") : subset_name(only)) +
                      " (see the list of series; assign one with --assign UID=MODALITY)");
+  // One case, one patient.
+  for (int m = 0; m < kNumModalities; ++m)
+    if (c.files.modality[m] && m != ref && chosen[m]->patient != chosen[ref]->patient)
+      throw InputError(fmt::format("DICOM series '{}' ({}) belongs to patient '{}', series '{}' ({}) to patient '{}': a "
+                                   "case must come from one patient",
+                                   chosen[m]->description, modality_display(m), chosen[m]->patient,
+                                   chosen[ref]->description, modality_display(ref), chosen[ref]->patient));
+  // Progress: reading is quick; registration is most of the time (weights: 1 per read, 4 per registration).
+  int to_register = 0;
+  for (int m = 0; m < kNumModalities; ++m) to_register += c.files.modality[m] && m != ref && align.mode != Align::Off;
+  const double total = 1.0 + to_register * 5.0;
+  double done = 0;
+  const auto report = [&](const std::string& what, double extra) {
+    if (align.progress) align.progress(what, std::min(1.0, (done + extra) / total));
+  };
+  report(fmt::format("reading {}", modality_display(ref)), 0);
   c.images[ref] = read_dicom_series(*chosen[ref]);
+  done += 1;
   c.geom = c.images[ref]->geom;
   for (int m = 0; m < kNumModalities; ++m) {
     if (m == ref || !c.files.modality[m]) continue;
+    report(fmt::format("reading {}", modality_display(m)), 0);
     Image img = read_dicom_series(*chosen[m]);
-    if (img.geom.difference(c.geom).empty()) {
+    const bool same_grid = img.geom.difference(c.geom).empty();
+    if (same_grid && align.mode != Align::Always) {
       c.images[m] = std::move(img);
       continue;
     }
@@ -346,21 +411,51 @@ Case load_dicom_case(const fs::path& dir, const std::map<std::string, int>& over
     for (float v : moved.voxels) inside += v != 0.0f;
     if (inside < moved.voxels.size() / 20)
       throw InputError(fmt::format("DICOM series '{}' ({}) barely overlaps the {} series in scanner coordinates ({} of "
-                                   "{} voxels): the sequences need registering first",
+                                   "{} voxels): they are not of one session, or the scanner frames differ",
                                    chosen[m]->description, modality_display(m), modality_display(ref), inside,
                                    moved.voxels.size()));
+    if (align.mode == Align::Off) {
+      if (notes)
+        notes->push_back(fmt::format("{}: resampled onto the {} grid in scanner coordinates ({}x{}x{} -> {}x{}x{})",
+                                     modality_display(m), modality_display(ref), img.geom.size[0], img.geom.size[1],
+                                     img.geom.size[2], c.geom.size[0], c.geom.size[1], c.geom.size[2]));
+      c.images[m] = std::move(moved);
+      continue;
+    }
+    done += 1;
+    const std::string what = fmt::format("registering {} onto {}", modality_display(m), modality_display(ref));
+    Registration reg = register_rigid(*c.images[ref], img, align.options, [&](double f) { report(what, 4.0 * f); });
+    done += 4;
+    const double angle = reg.transform.angle_deg();
+    const double shift = std::hypot(reg.transform.translation[0], reg.transform.translation[1], reg.transform.translation[2]);
+    if (angle > align.max_angle_deg || shift > align.max_shift_mm)
+      throw InputError(fmt::format("DICOM series '{}' ({}): registration onto the {} series moved it by {:.1f} deg and "
+                                   "{:.1f} mm, more than a patient moves within one session (at most {:.0f} deg, "
+                                   "{:.0f} mm); check the series, or read them in scanner coordinates (--register off)",
+                                   chosen[m]->description, modality_display(m), modality_display(ref), angle, shift,
+                                   align.max_angle_deg, align.max_shift_mm));
     if (notes)
-      notes->push_back(fmt::format("{}: resampled onto the {} grid in scanner coordinates ({}x{}x{} -> {}x{}x{})",
-                                   modality_display(m), modality_display(ref), img.geom.size[0], img.geom.size[1],
-                                   img.geom.size[2], c.geom.size[0], c.geom.size[1], c.geom.size[2]));
-    c.images[m] = std::move(moved);
+      notes->push_back(fmt::format("{}: registered rigidly onto {} ({}x{}x{} -> {}x{}x{}): {}", modality_display(m),
+                                   modality_display(ref), img.geom.size[0], img.geom.size[1], img.geom.size[2],
+                                   c.geom.size[0], c.geom.size[1], c.geom.size[2], reg.transform.describe()));
+    c.images[m] = resample_linear(img, c.geom, reg.transform);
+    c.registration[m] = std::move(reg);
   }
+  report("done", 1.0);
   return c;
+}
+
+Align parse_align(const std::string& text) {
+  if (text == "auto") return Align::Auto;
+  if (text == "always") return Align::Always;
+  if (text == "off") return Align::Off;
+  throw UsageError("--register: '" + text + "' is not one of auto, always, off");
 }
 
 std::vector<fs::path> write_dicom_series(const Image& img, const fs::path& dir, const std::string& description,
                                          const std::string& series_uid, const std::string& study_uid,
-                                         const std::string& contrast, const std::string& image_type) {
+                                         const std::string& contrast, const std::string& image_type,
+                                         const std::string& patient_id) {
   using Image3 = itk::Image<std::int16_t, 3>;
   using Image2 = itk::Image<std::int16_t, 2>;
   fs::create_directories(dir);
@@ -388,6 +483,7 @@ std::vector<fs::path> write_dicom_series(const Image& img, const fs::path& dir, 
     put("0008|0018", series_uid + "." + std::to_string(k + 1));
     put("0020|000d", study_uid);
     put("0020|000e", series_uid);
+    put("0020|0052", study_uid + ".0");  // one frame of reference per study (the scanner's, in a real export)
     put("0008|103e", description);
     put("0018|1030", description);
     put("0008|0008", image_type);
@@ -402,7 +498,7 @@ std::vector<fs::path> write_dicom_series(const Image& img, const fs::path& dir, 
     put("0018|0050", fmt::format("{:.6f}", g.spacing[2]));
     put("0018|0088", fmt::format("{:.6f}", g.spacing[2]));
     put("0010|0010", "GMD^SYNTHETIC");
-    put("0010|0020", "GMD0001");
+    put("0010|0020", patient_id);
     dict_ptrs.push_back(&d);
     files.push_back(dir / fmt::format("{:04d}.dcm", k + 1));
     names.push_back(files.back().string());

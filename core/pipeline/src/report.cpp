@@ -41,8 +41,30 @@ nlohmann::json SegmentationReport::to_json() const {
   j["et_label"] = et_label;
   if (!viewer_files.empty()) j["viewer_files"] = viewer_files;
   if (!input_notes.empty()) j["input"] = input_notes;
+  if (!registration.is_null()) j["registration"] = registration;
   j["geometry"] = {{"size", size}, {"spacing_mm", spacing}};
   j["created"] = created;
+  return j;
+}
+
+nlohmann::json registration_json(const io::Case& c) {
+  nlohmann::json j;
+  int reference = -1;
+  for (int m : {2, 0, 1, 3})
+    if (reference < 0 && c.images[m]) reference = m;  // load_dicom_case's order
+  for (int m = 0; m < kNumModalities; ++m) {
+    if (!c.registration[m]) continue;
+    const io::Registration& r = *c.registration[m];
+    j[std::string(modality_display(m))] = {
+        {"reference", reference >= 0 ? std::string(modality_display(reference)) : std::string()},
+        {"maps", "reference point (LPS, mm) -> point in this series"},
+        {"rotation", r.transform.rotation},
+        {"centre_mm", r.transform.centre},
+        {"translation_mm", r.transform.translation},
+        {"angle_deg", r.transform.angle_deg()},
+        {"mattes_mi", r.metric},
+        {"iterations", r.iterations}};
+  }
   return j;
 }
 
@@ -64,6 +86,12 @@ std::string SegmentationReport::to_csv() const {
   s << "et_label," << et_label << "\n";
   for (const auto& f : viewer_files) s << "viewer_file," << csv_field(f) << "\n";
   for (const auto& n : input_notes) s << "input," << csv_field(n) << "\n";
+  if (registration.is_object())
+    for (const auto& [name, t] : registration.items()) {
+      s << "registration_" << name << "_angle_deg," << num(t.value("angle_deg", 0.0)) << "\n";
+      const auto tr = t.value("translation_mm", std::vector<double>{0, 0, 0});
+      s << "registration_" << name << "_translation_mm," << csv_field(num(tr.at(0), 2) + " " + num(tr.at(1), 2) + " " + num(tr.at(2), 2)) << "\n";
+    }
   if (source == "segmentation" && trust) {
     if (!trust->evaluated) {
       s << "expected_accuracy,not evaluated\n";

@@ -35,8 +35,8 @@ class CaseController : public QObject {
   bool assignFile(int slot, const QString& path);
   // Like openFolder/openFiles but reads the images on a worker thread (the UI stays responsive):
   // loadingChanged(true) now, then caseChanged (success) or errorOccurred (failure), then
-  // loaded(ok) and loadingChanged(false). Returns false only when it cannot start (already loading,
-  // or the folder/files are unusable; errorOccurred says why).
+  // loaded(ok) and loadingChanged(false). Returns false only when it cannot start (already loading, or
+  // openFilesAsync's files are unusable: errorOccurred says why); a folder's problems come through errorOccurred.
   bool openFolderAsync(const QString& dir);
   bool openFilesAsync(const QStringList& paths, const QHash<QString, int>& assigned = {});
   bool isLoading() const;
@@ -68,6 +68,8 @@ class CaseController : public QObject {
   void displayedChanged(int modality);
   void errorOccurred(const QString& title, const QString& message);
   void loadingChanged(bool loading);
+  // While loading on the worker (a DICOM folder: "reading T2", "registering FLAIR onto T1ce"), fraction 0..1.
+  void loadProgress(const QString& stage, double fraction);
   void loaded(bool ok);
 
  private:
@@ -75,9 +77,11 @@ class CaseController : public QObject {
     std::shared_ptr<io::Case> c;
     QStringList notes;
   };
-  static LoadedCase read_dicom(const std::filesystem::path& dir);
+  static LoadedCase read_dicom(const std::filesystem::path& dir, const JobControl* job = nullptr);
   bool load(const io::CaseFiles& files, const QString& folder);
-  bool loadAsync(const io::CaseFiles& files, const QString& folder, const QString& title);
+  // Starts `read` (returns a LoadedCase) on the loader; the case goes to `folder`, a failure is titled `title`.
+  bool loadAsync(const std::function<std::any(const JobControl&)>& read, const QString& folder, const QString& title,
+                 const QString& out_of_memory);
   void apply(std::shared_ptr<io::Case> c, const QString& folder, const QStringList& notes = {});
   // Sorting/validation of openFiles without reading images; false + errorOccurred on problems.
   bool filesToCase(const QStringList& paths, const QHash<QString, int>& assigned, io::CaseFiles* files,

@@ -7,6 +7,7 @@
 
 #include "gmd/common/modality.hpp"
 #include "gmd/common/image.hpp"
+#include "gmd/io/register.hpp"
 
 namespace gmd::io {
 
@@ -35,6 +36,9 @@ struct Case {
   std::array<std::optional<Image>, kNumModalities> images;   // absent modality = nullopt
   std::optional<LabelMap> seg;
   CaseFiles files;
+  // The rigid registration that brought an image onto the case grid (DICOM series of a moving patient); nullopt for
+  // images read on the grid or resampled in scanner coordinates.
+  std::array<std::optional<Registration>, kNumModalities> registration;
   SubsetMask present() const;
 };
 

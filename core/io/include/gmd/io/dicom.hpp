@@ -7,12 +7,14 @@
 // done yet: a case whose sequences do not overlap in scanner space is refused.)
 #include <array>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
 
 #include "gmd/common/image.hpp"
 #include "gmd/io/case.hpp"
+#include "gmd/io/register.hpp"
 
 namespace gmd::io {
 
@@ -23,6 +25,7 @@ struct DicomSeries {
   std::string modality;     // Modality (0008,0060), e.g. MR
   std::string image_type;   // ImageType (0008,0008), e.g. ORIGINAL\PRIMARY\M\ND
   std::string contrast;     // ContrastBolusAgent (0018,0010)
+  std::string patient;      // PatientID (0010,0020)
   std::vector<std::string> files;  // in slice order
   std::array<std::size_t, 3> size{};  // columns, rows, slices
   std::array<double, 2> pixel_spacing{};  // mm (in-plane)
@@ -55,17 +58,37 @@ std::map<std::string, int> parse_assignments(const std::string& text);
 // One series as a float image in patient (LPS) coordinates. InputError naming the series when unreadable.
 Image read_dicom_series(const DicomSeries& s);
 
-// A case from a DICOM folder: the assigned series of `only`'s modalities, on the reference modality's grid (others
-// resampled in scanner coordinates; a note for each). InputError when no modality is assigned, or when a resampled
-// series does not overlap the reference (different scanner frames: register the series first).
+// How the series not acquired on the reference grid come onto it. Auto: registered rigidly (Mattes MI), then
+// resampled; Always: every series registered, on the reference grid or not; Off: resampled in scanner coordinates.
+enum class Align { Auto, Always, Off };
+Align parse_align(const std::string& text);  // "auto" | "always" | "off"; UsageError otherwise
+struct DicomAlignment {
+  Align mode = Align::Auto;
+  RegistrationOptions options;
+  // A registration that moves a series further than this is refused (a wrong match, not patient motion).
+  double max_angle_deg = 30, max_shift_mm = 50;
+  std::function<void(const std::string& what, double fraction)> progress;  // reading and registering, 0..1
+};
+
+// A case from a DICOM folder: the assigned series of `only`'s modalities, on the reference modality's grid (T1ce,
+// else FLAIR, T1, T2; the others registered and resampled as `align` says; a note for each, with the transform;
+// Case::registration holds them). InputError naming the series when no modality is assigned, the chosen series
+// belong to different patients, a series has missing or duplicated slices, a series does not overlap the reference
+// in scanner coordinates, or registration moved a series implausibly far.
 Case load_dicom_case(const std::filesystem::path& dir, const std::map<std::string, int>& overrides,
-                     SubsetMask only = kFullMask, std::vector<std::string>* notes = nullptr);
+                     SubsetMask only = kFullMask, std::vector<std::string>* notes = nullptr,
+                     const DicomAlignment& align = {});
+// The same from series already listed (list_dicom_series(dir)): the headers are not read twice.
+Case load_dicom_case(const std::filesystem::path& dir, const std::vector<DicomSeries>& series,
+                     const std::map<std::string, int>& overrides, SubsetMask only = kFullMask,
+                     std::vector<std::string>* notes = nullptr, const DicomAlignment& align = {});
 
 // Writes `img` as an MR DICOM series (one file per slice, int16, 0001.dcm ...) with the given descriptive tags; for
 // tests and demo data. Returns the files written.
 std::vector<std::filesystem::path> write_dicom_series(const Image& img, const std::filesystem::path& dir,
                                                       const std::string& description, const std::string& series_uid,
                                                       const std::string& study_uid, const std::string& contrast = "",
-                                                      const std::string& image_type = "ORIGINAL\\PRIMARY\\M\\ND");
+                                                      const std::string& image_type = "ORIGINAL\\PRIMARY\\M\\ND",
+                                                      const std::string& patient_id = "GMD0001");
 
 }  // namespace gmd::io

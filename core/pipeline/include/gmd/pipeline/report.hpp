@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "gmd/common/modality.hpp"
+#include "gmd/io/case.hpp"
 #include "gmd/pipeline/trust.hpp"
 
 namespace gmd::pipeline {
@@ -35,10 +36,16 @@ struct SegmentationReport {
   int et_label = 4;                          // the label map's ET value: 4 (BraTS 2018-21) or 3 (BraTS 2023)
   std::vector<std::string> viewer_files;     // ITK-SNAP label description, 3D Slicer colour table (when written)
   std::vector<std::string> input_notes;      // how the input was read (DICOM: the series chosen, what was resampled)
+  nlohmann::json registration;               // registration_json(case): the transforms, when any series was registered
 
   nlohmann::json to_json() const;
   // Two columns "quantity,value" (one row per item), RFC 4180 quoting.
   std::string to_csv() const;
 };
+
+// The rigid registrations that brought a case's images onto its grid: {"T2": {"reference": "T1ce", "rotation":
+// [9 numbers, row-major], "centre_mm": [..], "translation_mm": [..], "angle_deg": .., "mattes_mi": .., "iterations":
+// .., "maps": "reference point (LPS mm) -> point in the series"}}; null when none was registered.
+nlohmann::json registration_json(const io::Case& c);
 
 }  // namespace gmd::pipeline
