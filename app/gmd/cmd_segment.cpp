@@ -63,8 +63,8 @@ void add_segment(CLI::App& app) {
                   "DICOM: override the proposed modalities, SERIES_UID=flair|t1|t1ce|t2|skip, comma-separated (see "
                   "`gmd dicom FOLDER`)");
   cmd->add_option("--register", *align,
-                  "DICOM: series not on the reference grid (T1ce, else FLAIR, T1, T2) are registered rigidly onto it "
-                  "(auto), every series is (always), or they are resampled in scanner coordinates only (off)")
+                  "Sequences not on the reference grid (T1ce, else FLAIR, T1, T2) are registered rigidly onto it (auto), "
+                  "every sequence is (always), or they are resampled in scanner coordinates only (off)")
       ->capture_default_str();
   auto* mods_opt = cmd->add_option("--modalities", *mods, "Use only these, e.g. flair,t1ce (default: all present)");
   cmd->add_option("--out", *out, "Output label map (.nii.gz)")->required();
@@ -96,8 +96,14 @@ void add_segment(CLI::App& app) {
     const bool dicom = io::is_dicom_folder(*case_dir);
     if (!dicom && !assign->empty())
       throw UsageError("--assign: " + *case_dir + " holds NIfTI files, not DICOM series");
-    if (!dicom && *align != "auto")
-      throw UsageError("--register: " + *case_dir + " holds NIfTI files, not DICOM series");
+    // Sequences on different grids (DICOM series, or NIfTI files converted one by one): onto the reference's grid.
+    io::AlignOptions how;
+    how.mode = io::parse_align(*align);
+    std::string said;
+    how.progress = [&said](const std::string& what, double) {
+      if (what != said && what != "done") std::cout << what << " ..." << std::endl;
+      said = what;
+    };
     std::optional<io::Case> dicom_case;
     std::vector<io::DicomSeries> series;
     std::vector<std::string> input_notes;
@@ -106,13 +112,6 @@ void add_segment(CLI::App& app) {
       series = io::list_dicom_series(*case_dir);
       std::cout << dicom_table(series);
       const SubsetMask only = mods->empty() ? model.modalities() : parse_subset(*mods);
-      io::DicomAlignment how;
-      how.mode = io::parse_align(*align);
-      std::string said;
-      how.progress = [&said](const std::string& what, double) {
-        if (what != said && what != "done") std::cout << what << " ..." << std::endl;
-        said = what;
-      };
       dicom_case = io::load_dicom_case(*case_dir, series, io::parse_assignments(*assign), only, &input_notes, how);
       for (const auto& n : input_notes) std::cout << n << "\n";
     }
@@ -137,7 +136,9 @@ void add_segment(CLI::App& app) {
       refuse_overwriting_inputs(viewer.slicer.string(), files);
     }
     const SubsetMask want = mods->empty() ? (files.present() & model.modalities()) : parse_subset(*mods);
-    const auto c = dicom ? std::move(*dicom_case) : io::load_case(files, want, /*load_seg=*/false);
+    const auto c = dicom ? std::move(*dicom_case) : io::load_case(files, want, /*load_seg=*/false, &how, &input_notes);
+    if (!dicom)
+      for (const auto& n : input_notes) std::cout << n << "\n";
     auto opt = o->seg();
     opt.agreement = *agreement;
     auto seg = pipeline::segment(model, c, want, opt);

@@ -28,6 +28,16 @@ CaseController::LoadedCase CaseController::read_dicom(const fs::path& dir, const
   return l;
 }
 
+CaseController::LoadedCase CaseController::read_files(const io::CaseFiles& files, const JobControl* job) {
+  // Files on different grids (converted one series at a time) are registered onto the reference, as gmd segment does.
+  std::vector<std::string> notes;
+  io::AlignOptions align;
+  if (job) align.progress = job->report_fn();
+  LoadedCase l{std::make_shared<io::Case>(io::load_case(files, kFullMask, true, &align, &notes)), {}};
+  for (const auto& n : notes) l.notes << q(n);
+  return l;
+}
+
 CaseController::CaseController(QObject* parent) : QObject(parent) {
   model_ = new ModalityBarModel(this);
   // Reading needs no prefix: the IO layer's messages name the file and the problem.
@@ -167,8 +177,8 @@ bool CaseController::openFilesAsync(const QStringList& paths, const QHash<QStrin
   io::CaseFiles files;
   QString folder;
   if (!filesToCase(paths, assigned, &files, &folder)) return false;
-  const auto read = [files](const JobControl&) -> std::any {
-    return LoadedCase{std::make_shared<io::Case>(io::load_case(files)), {}};
+  const auto read = [files](const JobControl& job) -> std::any {
+    return read_files(files, &job);
   };
   return loadAsync(read, folder, "Cannot open files", q(files.id) + ": out of memory while reading the images");
 }
@@ -179,7 +189,7 @@ bool CaseController::openFolderAsync(const QString& dir) {
   const fs::path path = to_path(dir);
   const auto read = [path](const JobControl& job) -> std::any {
     if (io::is_dicom_folder(path)) return read_dicom(path, &job);
-    return LoadedCase{std::make_shared<io::Case>(io::load_case(io::discover_case(path))), {}};
+    return read_files(io::discover_case(path), &job);
   };
   return loadAsync(read, QDir(dir).absolutePath(), "Cannot open case",
                    dir + ": out of memory while reading the images");
@@ -256,7 +266,8 @@ void CaseController::clear() {
 
 bool CaseController::load(const io::CaseFiles& files, const QString& folder) {
   // io::load_case validates everything (readable, 3D, finite, one geometry) and throws InputError.
-  apply(std::make_shared<io::Case>(io::load_case(files)), folder);
+  const LoadedCase l = read_files(files);
+  apply(l.c, folder, l.notes);
   return true;
 }
 

@@ -1,3 +1,5 @@
+#include <algorithm>
+
 #include "gmd/gui/main_window.hpp"
 
 #include <QAction>
@@ -112,8 +114,13 @@ MainWindow::MainWindow(bool rendering, QWidget* parent) : QMainWindow(parent), d
     setStatus(QString("Loading the case: %1...").arg(stage));
   });
   connect(d_->cases, &CaseController::loaded, this, [this](bool ok) {
-    if (ok && !d_->cases->inputNotes().isEmpty())
-      setStatus(QString("Read from DICOM series: %1").arg(d_->cases->inputNotes().join("; ")));
+    if (ok && !d_->cases->inputNotes().isEmpty()) {
+      const auto c = d_->cases->currentCase();
+      const bool from_dicom = c && std::any_of(c->files.series.begin(), c->files.series.end(),
+                                               [](const std::string& s) { return !s.empty(); });
+      setStatus(QString("%1: %2").arg(from_dicom ? QString("Read from DICOM series") : QString("Read"),
+                                      d_->cases->inputNotes().join("; ")));
+    }
     if (ok && !d_->pending_recent.isEmpty()) {
       d_->recent->add(d_->pending_recent);
       refreshRecentMenu();

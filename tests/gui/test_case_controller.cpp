@@ -10,6 +10,7 @@
 #include "gmd/gui/case_controller.hpp"
 #include "gmd/io/dicom.hpp"
 #include "gmd/io/nifti.hpp"
+#include "gmd/io/resample.hpp"
 #include "gmd/gui/modality_bar.hpp"
 #include "gmd/gui/recent_cases.hpp"
 #include "gui_test_util.hpp"
@@ -193,10 +194,13 @@ TEST(CaseController, BadInputsGiveNamedErrorsAndKeepTheOpenCase) {
   b.modalities = parse_subset("t2");
   b.with_seg = false;
   const fs::path other = test::write_tiny_case(root, "other", b);
-  fs::copy_file(other / "other_t2.nii.gz", mism / "mism_t2.nii.gz");
+  // ... far from the others in scanner coordinates: not of this session, said with the file's name
+  Image t2 = io::read_image(other / "other_t2.nii.gz");
+  t2.geom.origin[2] += 500.0;
+  io::write_image(mism / "mism_t2.nii.gz", t2);
   EXPECT_FALSE(c.openFolder(qs(mism)));
   EXPECT_NE(last_message().find("mism_t2.nii.gz"), std::string::npos) << last_message();
-  EXPECT_NE(last_message().find("geometry"), std::string::npos) << last_message();
+  EXPECT_NE(last_message().find("barely overlaps"), std::string::npos) << last_message();
 
   // 4. unreadable file
   const fs::path corrupt = root / "corrupt";
@@ -333,4 +337,31 @@ TEST(CaseController, OpensADicomFolderFromTheSeriesDescriptions) {
                               "1.2.826.0.1.3680043.9.11");
   EXPECT_FALSE(d.openFolder(qs(root / "unnamed")));
   EXPECT_TRUE(d.lastError().contains("assign")) << d.lastError().toStdString();
+}
+
+// Files on grids of their own (converted one series at a time): the loader registers them onto the reference on its
+// worker, reports its progress while doing it, and says what it did.
+TEST(CaseController, RegistersFilesOnAnotherGridWithProgress) {
+  const fs::path root = test::scratch_dir("register");
+  TinyCaseSpec spec;
+  spec.modalities = parse_subset("flair,t1ce");
+  spec.with_seg = false;
+  const fs::path dir = test::write_tiny_case(root, "rg", spec);
+  gmd::Image flair = gmd::io::read_image(dir / "rg_flair.nii.gz");
+  gmd::Geometry other = flair.geom;
+  other.spacing = {1.25, 1.25, 1.5};
+  other.size = {34, 40, 24};
+  gmd::io::write_image(dir / "rg_flair.nii.gz", gmd::io::resample_linear(flair, other));
+  CaseController c;
+  QSignalSpy progress(&c, &CaseController::loadProgress);
+  ASSERT_TRUE(c.openFolderAsync(qs(dir)));
+  ASSERT_TRUE(c.waitForLoaded(30000));
+  ASSERT_TRUE(c.hasCase()) << c.lastError().toStdString();
+  EXPECT_EQ(c.present(), parse_subset("flair,t1ce"));
+  EXPECT_EQ(c.currentCase()->geom.size, (std::array<size_t, 3>{40, 48, 32})) << "the T1ce grid";
+  EXPECT_TRUE(c.currentCase()->registration[0].has_value());
+  EXPECT_TRUE(c.inputNotes().join("\n").contains("FLAIR: registered rigidly onto T1ce")) << c.inputNotes().join("\n").toStdString();
+  bool registering = false;
+  for (const auto& p : progress) registering = registering || p.at(0).toString().contains("registering FLAIR onto T1ce");
+  EXPECT_TRUE(registering) << progress.count() << " progress signals";
 }

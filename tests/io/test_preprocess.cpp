@@ -223,6 +223,49 @@ TEST(Preprocess, ZScoreInsideTheMaskAndZeroOutside) {
   }
 }
 
+// A sequence resampled onto the reference grid (registered DICOM series) gains a rim of small partial values around
+// the brain and may lose a slab at the edge of its field of view. The z-score statistics come from where every
+// modality is nonzero, so the other modalities' channels do not change and its own stay centred on the brain.
+TEST(Preprocess, StatisticsIgnoreAResampledRimAndFieldOfViewGap) {
+  const Geometry g = small_geometry(36, 40, 30);
+  const Case clean = make_case(g, 0b0101, 3, false);  // FLAIR, T1ce: one mask
+  Case moved = clean;
+  Image& flair = *moved.images[0];
+  const Image& t1ce = *moved.images[2];
+  std::size_t rim = 0;
+  for (std::size_t z = 1; z + 1 < g.size[2]; ++z)
+    for (std::size_t y = 1; y + 1 < g.size[1]; ++y)
+      for (std::size_t x = 1; x + 1 < g.size[0]; ++x) {
+        if (t1ce.at(x, y, z) != 0.f) continue;
+        bool touches = false;  // the voxels just outside the brain get a partial value
+        for (int d = -1; d <= 1; d += 2)
+          touches = touches || t1ce.at(x + d, y, z) != 0.f || t1ce.at(x, y + d, z) != 0.f || t1ce.at(x, y, z + d) != 0.f;
+        if (touches) flair.at(x, y, z) = 2.f, ++rim;
+      }
+  ASSERT_GT(rim, 100u);
+  // The rim alone: both channels are what they were wherever there is brain.
+  const Preprocessed a = preprocess(clean), b = preprocess(moved);
+  ASSERT_EQ(a.dims, b.dims);
+  ASSERT_EQ(a.crop_lo, b.crop_lo);
+  for (int m : {0, 2})
+    for (std::size_t i = 0; i < a.mask.size(); ++i)
+      if (a.mask[i]) ASSERT_NEAR((*a.channels[m])[i], (*b.channels[m])[i], 1e-5) << "modality " << m << ", voxel " << i;
+  // The lowest brain slices fell outside FLAIR's field of view: FLAIR stays centred on the voxels both sequences see
+  // (counting the gap as brain would pull its mean towards the zeros).
+  std::size_t gap = 0;
+  for (std::size_t i = 0; i < flair.voxels.size(); ++i)
+    if (i / (g.size[0] * g.size[1]) <= 6 && t1ce.voxels[i] != 0.f) flair.voxels[i] = 0.f, ++gap;
+  ASSERT_GT(gap, 20u);
+  const Preprocessed c = preprocess(moved);
+  const Image z = restore_image(*c.channels[0], c);
+  double s = 0;
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < z.voxels.size(); ++i)
+    if (flair.voxels[i] != 0.f && t1ce.voxels[i] != 0.f) s += z.voxels[i], ++n;
+  ASSERT_GT(n, 0u);
+  EXPECT_NEAR(s / static_cast<double>(n), 0.0, 0.05);
+}
+
 TEST(Preprocess, ConstantModalityNormalisesToZeroNotNan) {
   const Geometry g = small_geometry(20, 24, 16);
   Case c = make_case(g, 0b0001, 2, false);

@@ -4,9 +4,13 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <filesystem>
+#include <unistd.h>
 #include <cmath>
 
 #include "gmd/common/error.hpp"
+#include "gmd/io/case.hpp"
+#include "gmd/io/nifti.hpp"
 #include "gmd/io/register.hpp"
 #include "gmd/io/resample.hpp"
 #include "gmd/synth/synth.hpp"
@@ -162,4 +166,54 @@ TEST(Register, RefusesAnEmptyImage) {
   } catch (const InputError& e) {
     EXPECT_NE(std::string(e.what()).find("all zero"), std::string::npos) << e.what();
   }
+}
+
+// NIfTI files converted one series at a time come on grids of their own: load_case refuses them unless asked to
+// align, and then registers the moved one onto the reference (T1ce) and says so.
+TEST(Register, NiftiFilesOnDifferentGridsAreRegisteredWhenAsked) {
+  const auto& r = small_case();
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / ("gmd_register_nifti_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  io::RigidTransform motion;
+  motion.rotation = rotation({0.3, 0.2, 1}, 9.0);
+  motion.centre = {0, -120, 70};
+  motion.translation = {-6, 8, 5};
+  Geometry acquired = r.c.images[0]->geom;
+  acquired.spacing = {1.6, 1.6, 2.5};
+  acquired.size = {160, 160, 70};
+  acquired.origin[0] -= 20;
+  acquired.origin[1] -= 20;
+  acquired.origin[2] -= 10;
+  io::write_image(dir / "p_t1ce.nii.gz", *r.c.images[2]);
+  io::write_image(dir / "p_flair.nii.gz", io::resample_linear(*r.c.images[0], acquired, motion));
+  const io::CaseFiles files = io::discover_case(dir);
+  try {
+    io::load_case(files);
+    FAIL() << "files on different grids were loaded without aligning them";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("different geometry"), std::string::npos) << e.what();
+  }
+  io::AlignOptions align;
+  std::vector<std::string> notes;
+  const io::Case c = io::load_case(files, kFullMask, true, &align, &notes);
+  std::filesystem::remove_all(dir);
+  EXPECT_EQ(c.geom.difference(r.c.images[2]->geom), "");
+  ASSERT_TRUE(c.registration[0].has_value());
+  EXPECT_FALSE(c.registration[2].has_value());
+  const io::RigidTransform residual = c.registration[0]->transform.then(motion);
+  EXPECT_LT(residual.angle_deg(), 1.0) << residual.describe();
+  EXPECT_LT(residual.max_displacement_mm(brain_box(*r.c.images[2])), 1.0) << residual.describe();
+  ASSERT_EQ(notes.size(), 1u);
+  EXPECT_NE(notes[0].find("FLAIR: registered rigidly onto T1ce"), std::string::npos) << notes[0];
+  // Scanner coordinates only, on request: no registration, the note says so.
+  align.mode = io::Align::Off;
+  notes.clear();
+  std::filesystem::create_directories(dir);
+  io::write_image(dir / "p_t1ce.nii.gz", *r.c.images[2]);
+  io::write_image(dir / "p_flair.nii.gz", io::resample_linear(*r.c.images[0], acquired, motion));
+  const io::Case d = io::load_case(io::discover_case(dir), kFullMask, true, &align, &notes);
+  std::filesystem::remove_all(dir);
+  EXPECT_FALSE(d.registration[0].has_value());
+  ASSERT_EQ(notes.size(), 1u);
+  EXPECT_NE(notes[0].find("in scanner coordinates"), std::string::npos) << notes[0];
 }

@@ -237,11 +237,13 @@ CaseFiles case_from_paths(const std::array<std::optional<fs::path>, kNumModaliti
   return cf;
 }
 
-Case load_case(const CaseFiles& files, SubsetMask only, bool load_seg) {
+Case load_case(const CaseFiles& files, SubsetMask only, bool load_seg, const AlignOptions* align,
+               std::vector<std::string>* notes) {
   Case c;
   c.id = files.id;
   c.files = files;
   int ref = -1;
+  bool one_grid = true;
   for (int m = 0; m < kNumModalities; ++m) {
     if (!subset_has(only, m) || !files.modality[m]) continue;
     Image img = read_image(*files.modality[m]);
@@ -251,9 +253,10 @@ Case load_case(const CaseFiles& files, SubsetMask only, bool load_seg) {
       c.geom = img.geom;
     } else {
       const std::string diff = c.geom.difference(img.geom);
-      if (!diff.empty())
+      if (!diff.empty() && !align)
         throw InputError(fmt::format("{} ({}) and {} ({}) have different geometry: {}", files.modality[ref]->string(),
                                      modality_display(ref), files.modality[m]->string(), modality_display(m), diff));
+      one_grid = one_grid && diff.empty();
     }
     c.images[m] = std::move(img);
   }
@@ -261,6 +264,16 @@ Case load_case(const CaseFiles& files, SubsetMask only, bool load_seg) {
     if (files.present() == 0) throw InputError("case " + files.id + ": no modality image");
     throw InputError(fmt::format("case {}: none of the requested modalities ({}) is present (the case has {})",
                                  files.id, subset_name(only), subset_name(files.present())));
+  }
+  if (align && (!one_grid || align->mode == Align::Always)) {
+    std::array<std::string, kNumModalities> source;
+    for (int m = 0; m < kNumModalities; ++m)
+      if (c.images[m]) source[m] = files.modality[m]->string();
+    Aligned a = align_images(std::move(c.images), source, *align, notes);
+    ref = a.reference;
+    c.geom = a.geom;
+    c.images = std::move(a.images);
+    c.registration = std::move(a.registration);
   }
   if (load_seg && files.seg) {
     LabelMap seg = read_labels(*files.seg);

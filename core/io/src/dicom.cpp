@@ -19,7 +19,7 @@
 #include "gmd/common/error.hpp"
 #include "gmd/common/modality.hpp"
 #include "gmd/io/itk_image.hpp"
-#include "gmd/io/register.hpp"
+#include "gmd/io/align.hpp"
 #include "gmd/io/resample.hpp"
 
 namespace gmd::io {
@@ -370,10 +370,10 @@ Case load_dicom_case(const fs::path& dir, const std::vector<DicomSeries>& series
                                                                                        : chosen[m]->description,
                                       chosen[m]->files.size());
     }
-  static constexpr std::array<int, 4> kReferenceOrder{2, 0, 1, 3};  // T1ce, FLAIR, T1, T2
-  int ref = -1;
-  for (int m : kReferenceOrder)
-    if (ref < 0 && c.files.modality[m]) ref = m;
+  SubsetMask chosen_mask = 0;
+  for (int m = 0; m < kNumModalities; ++m)
+    if (c.files.modality[m]) chosen_mask |= static_cast<SubsetMask>(1u << m);
+  const int ref = reference_modality(chosen_mask);
   if (ref < 0)
     throw InputError(dir.string() + ": no series is assigned to " +
                      (only == kFullMask ? std::string("any modality") : subset_name(only)) +
@@ -385,71 +385,25 @@ Case load_dicom_case(const fs::path& dir, const std::vector<DicomSeries>& series
                                    "case must come from one patient",
                                    chosen[m]->description, modality_display(m), chosen[m]->patient,
                                    chosen[ref]->description, modality_display(ref), chosen[ref]->patient));
-  // Progress: reading is quick; registration is most of the time (weights: 1 per read, 4 per registration).
-  int to_register = 0;
-  for (int m = 0; m < kNumModalities; ++m) to_register += c.files.modality[m] && m != ref && align.mode != Align::Off;
-  const double total = 1.0 + to_register * 5.0;
-  double done = 0;
-  const auto report = [&](const std::string& what, double extra) {
-    if (align.progress) align.progress(what, std::min(1.0, (done + extra) / total));
-  };
-  report(fmt::format("reading {}", modality_display(ref)), 0);
-  c.images[ref] = read_dicom_series(*chosen[ref]);
-  done += 1;
-  c.geom = c.images[ref]->geom;
+  // Progress: reading the series is the first fifth, registering them the rest.
+  std::array<std::optional<Image>, kNumModalities> images;
+  std::array<std::string, kNumModalities> source;
+  const int to_read = subset_size(chosen_mask);
+  int read = 0;
   for (int m = 0; m < kNumModalities; ++m) {
-    if (m == ref || !c.files.modality[m]) continue;
-    report(fmt::format("reading {}", modality_display(m)), 0);
-    Image img = read_dicom_series(*chosen[m]);
-    const bool same_grid = img.geom.difference(c.geom).empty();
-    if (same_grid && align.mode != Align::Always) {
-      c.images[m] = std::move(img);
-      continue;
-    }
-    Image moved = resample_linear(img, c.geom);
-    std::size_t inside = 0;
-    for (float v : moved.voxels) inside += v != 0.0f;
-    if (inside < moved.voxels.size() / 20)
-      throw InputError(fmt::format("DICOM series '{}' ({}) barely overlaps the {} series in scanner coordinates ({} of "
-                                   "{} voxels): they are not of one session, or the scanner frames differ",
-                                   chosen[m]->description, modality_display(m), modality_display(ref), inside,
-                                   moved.voxels.size()));
-    if (align.mode == Align::Off) {
-      if (notes)
-        notes->push_back(fmt::format("{}: resampled onto the {} grid in scanner coordinates ({}x{}x{} -> {}x{}x{})",
-                                     modality_display(m), modality_display(ref), img.geom.size[0], img.geom.size[1],
-                                     img.geom.size[2], c.geom.size[0], c.geom.size[1], c.geom.size[2]));
-      c.images[m] = std::move(moved);
-      continue;
-    }
-    done += 1;
-    const std::string what = fmt::format("registering {} onto {}", modality_display(m), modality_display(ref));
-    Registration reg = register_rigid(*c.images[ref], img, align.options, [&](double f) { report(what, 4.0 * f); });
-    done += 4;
-    const double angle = reg.transform.angle_deg();
-    const double shift = std::hypot(reg.transform.translation[0], reg.transform.translation[1], reg.transform.translation[2]);
-    if (angle > align.max_angle_deg || shift > align.max_shift_mm)
-      throw InputError(fmt::format("DICOM series '{}' ({}): registration onto the {} series moved it by {:.1f} deg and "
-                                   "{:.1f} mm, more than a patient moves within one session (at most {:.0f} deg, "
-                                   "{:.0f} mm); check the series, or read them in scanner coordinates (--register off)",
-                                   chosen[m]->description, modality_display(m), modality_display(ref), angle, shift,
-                                   align.max_angle_deg, align.max_shift_mm));
-    if (notes)
-      notes->push_back(fmt::format("{}: registered rigidly onto {} ({}x{}x{} -> {}x{}x{}): {}", modality_display(m),
-                                   modality_display(ref), img.geom.size[0], img.geom.size[1], img.geom.size[2],
-                                   c.geom.size[0], c.geom.size[1], c.geom.size[2], reg.transform.describe()));
-    c.images[m] = resample_linear(img, c.geom, reg.transform);
-    c.registration[m] = std::move(reg);
+    if (!c.files.modality[m]) continue;
+    if (align.progress) align.progress(fmt::format("reading {}", modality_display(m)), 0.2 * read / to_read);
+    images[m] = read_dicom_series(*chosen[m]);
+    source[m] = fmt::format("DICOM series '{}'", chosen[m]->description);
+    ++read;
   }
-  report("done", 1.0);
+  AlignOptions how = align;
+  if (align.progress) how.progress = [&align](const std::string& what, double f) { align.progress(what, 0.2 + 0.8 * f); };
+  Aligned a = align_images(std::move(images), source, how, notes);
+  c.geom = a.geom;
+  c.images = std::move(a.images);
+  c.registration = std::move(a.registration);
   return c;
-}
-
-Align parse_align(const std::string& text) {
-  if (text == "auto") return Align::Auto;
-  if (text == "always") return Align::Always;
-  if (text == "off") return Align::Off;
-  throw UsageError("--register: '" + text + "' is not one of auto, always, off");
 }
 
 std::vector<fs::path> write_dicom_series(const Image& img, const fs::path& dir, const std::string& description,

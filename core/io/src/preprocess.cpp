@@ -74,13 +74,25 @@ Preprocessed preprocess(const Case& c, const PreprocessParams& p) {
   const std::size_t n = g.voxel_count();
 
   // Brain mask in the original frame: nonzero in any present modality. Bounding box on the way.
-  std::vector<std::uint8_t> mask(n, 0);
+  // The statistics of the z-scores come from where every present modality is nonzero: the same voxels as the mask
+  // for skull-stripped, co-registered data (BraTS, the synthetic cases), but without the rim of partial values and
+  // the field-of-view gaps that resampling a sequence onto another grid adds (registered DICOM series).
+  std::vector<std::uint8_t> mask(n, 0), core(n, 1);
   for (int m = 0; m < kNumModalities; ++m) {
     if (!c.images[m]) continue;
     const float* v = c.images[m]->voxels.data();
     std::uint8_t* mk = mask.data();
-    for (std::size_t i = 0; i < n; ++i) mk[i] |= static_cast<std::uint8_t>(v[i] != 0.0f);
+    std::uint8_t* co = core.data();
+    for (std::size_t i = 0; i < n; ++i) {
+      const auto nz = static_cast<std::uint8_t>(v[i] != 0.0f);
+      mk[i] |= nz;
+      co[i] &= nz;
+    }
   }
+  std::size_t in_mask = 0, in_core = 0;
+  for (std::size_t i = 0; i < n; ++i) in_mask += mask[i], in_core += core[i];
+  // Too little common ground (a sequence covering a slab of the brain): the union, as before.
+  const std::vector<std::uint8_t>& stats_mask = in_core * 4 >= in_mask ? core : mask;
   i64 lo[3] = {NX, NY, NZ}, hi[3] = {-1, -1, -1};  // x, y, z
   for (i64 z = 0; z < NZ; ++z) {
     for (i64 y = 0; y < NY; ++y) {
@@ -120,7 +132,7 @@ Preprocessed preprocess(const Case& c, const PreprocessParams& p) {
   for (i64 z = 0; z < f.cz; ++z)
     for (i64 y = 0; y < f.cy; ++y) std::memcpy(pp.mask.data() + f.dst(z, y), mask.data() + f.src(z, y), f.cx);
 
-  // Per-modality z-score over the mask (the mask lies entirely inside the crop); 0 outside it.
+  // Per-modality z-score: statistics over stats_mask, applied over the mask (both inside the crop); 0 outside it.
   for (int m = 0; m < kNumModalities; ++m) {
     if (!c.images[m]) continue;
     const float* v = c.images[m]->voxels.data();
@@ -129,7 +141,7 @@ Preprocessed preprocess(const Case& c, const PreprocessParams& p) {
     for (i64 z = 0; z < f.cz; ++z)
       for (i64 y = 0; y < f.cy; ++y) {
         const float* row = v + f.src(z, y);
-        const std::uint8_t* mrow = mask.data() + f.src(z, y);
+        const std::uint8_t* mrow = stats_mask.data() + f.src(z, y);
         for (i64 x = 0; x < f.cx; ++x)
           if (mrow[x]) sum += row[x], ++count;
       }
@@ -138,7 +150,7 @@ Preprocessed preprocess(const Case& c, const PreprocessParams& p) {
     for (i64 z = 0; z < f.cz; ++z)
       for (i64 y = 0; y < f.cy; ++y) {
         const float* row = v + f.src(z, y);
-        const std::uint8_t* mrow = mask.data() + f.src(z, y);
+        const std::uint8_t* mrow = stats_mask.data() + f.src(z, y);
         for (i64 x = 0; x < f.cx; ++x)
           if (mrow[x]) {
             const double d = row[x] - mean;

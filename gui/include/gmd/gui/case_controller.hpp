@@ -78,6 +78,7 @@ class CaseController : public QObject {
     QStringList notes;
   };
   static LoadedCase read_dicom(const std::filesystem::path& dir, const JobControl* job = nullptr);
+  static LoadedCase read_files(const io::CaseFiles& files, const JobControl* job = nullptr);
   bool load(const io::CaseFiles& files, const QString& folder);
   // Starts `read` (returns a LoadedCase) on the loader; the case goes to `folder`, a failure is titled `title`.
   bool loadAsync(const std::function<std::any(const JobControl&)>& read, const QString& folder, const QString& title,

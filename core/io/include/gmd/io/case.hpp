@@ -7,7 +7,7 @@
 
 #include "gmd/common/modality.hpp"
 #include "gmd/common/image.hpp"
-#include "gmd/io/register.hpp"
+#include "gmd/io/align.hpp"
 
 namespace gmd::io {
 
@@ -45,7 +45,10 @@ struct Case {
 // Loads and validates: every image readable, 3D, finite, not all zero; all present images and the
 // seg share one geometry (error names both files and what differs by how much); seg labels valid.
 // `only` restricts which modalities are loaded (others are ignored even if present).
-Case load_case(const CaseFiles& files, SubsetMask only = kFullMask, bool load_seg = true);
+// With `align`, images on different grids are brought onto the reference's (T1ce, else FLAIR, T1, T2; align.hpp)
+// instead of refused, one note each; the seg must then be on the reference's grid.
+Case load_case(const CaseFiles& files, SubsetMask only = kFullMask, bool load_seg = true,
+               const AlignOptions* align = nullptr, std::vector<std::string>* notes = nullptr);
 
 // Lists case folders in a dataset directory (BraTS layout: DIR/<case>/<case>_*.nii.gz), sorted by name.
 std::vector<std::filesystem::path> list_cases(const std::filesystem::path& dataset_dir);

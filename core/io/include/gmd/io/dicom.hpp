@@ -14,7 +14,7 @@
 
 #include "gmd/common/image.hpp"
 #include "gmd/io/case.hpp"
-#include "gmd/io/register.hpp"
+#include "gmd/io/align.hpp"
 
 namespace gmd::io {
 
@@ -58,17 +58,8 @@ std::map<std::string, int> parse_assignments(const std::string& text);
 // One series as a float image in patient (LPS) coordinates. InputError naming the series when unreadable.
 Image read_dicom_series(const DicomSeries& s);
 
-// How the series not acquired on the reference grid come onto it. Auto: registered rigidly (Mattes MI), then
-// resampled; Always: every series registered, on the reference grid or not; Off: resampled in scanner coordinates.
-enum class Align { Auto, Always, Off };
-Align parse_align(const std::string& text);  // "auto" | "always" | "off"; UsageError otherwise
-struct DicomAlignment {
-  Align mode = Align::Auto;
-  RegistrationOptions options;
-  // A registration that moves a series further than this is refused (a wrong match, not patient motion).
-  double max_angle_deg = 30, max_shift_mm = 50;
-  std::function<void(const std::string& what, double fraction)> progress;  // reading and registering, 0..1
-};
+// How the series not acquired on the reference grid come onto it (align.hpp).
+using DicomAlignment = AlignOptions;
 
 // A case from a DICOM folder: the assigned series of `only`'s modalities, on the reference modality's grid (T1ce,
 // else FLAIR, T1, T2; the others registered and resampled as `align` says; a note for each, with the transform;

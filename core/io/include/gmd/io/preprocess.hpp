@@ -1,6 +1,7 @@
 #pragma once
 // Preprocessing with an exact inverse: brain mask (union of nonzero voxels of the present
-// modalities) -> crop to its bounding box + margin -> per-modality z-score inside the mask ->
+// modalities) -> crop to its bounding box + margin -> per-modality z-score (statistics where every present modality
+// is nonzero, applied inside the mask) ->
 // zero-pad to a multiple of `multiple`. restore_labels() maps a label map in the padded frame back
 // voxel-for-voxel into the original geometry.
 #include <array>
