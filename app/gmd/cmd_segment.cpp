@@ -105,11 +105,10 @@ void add_segment(CLI::App& app) {
       said = what;
     };
     std::optional<io::Case> dicom_case;
-    std::vector<io::DicomSeries> series;
     std::vector<std::string> input_notes;
     if (dicom) {
       // Every series listed with its proposal, then the case on one grid (the notes say what was chosen and moved).
-      series = io::list_dicom_series(*case_dir);
+      const auto series = io::list_dicom_series(*case_dir);
       std::cout << dicom_table(series);
       const SubsetMask only = mods->empty() ? model.modalities() : parse_subset(*mods);
       dicom_case = io::load_dicom_case(*case_dir, series, io::parse_assignments(*assign), only, &input_notes, how);
@@ -118,13 +117,6 @@ void add_segment(CLI::App& app) {
     if (!dicom && !dicom_seg->empty())
       throw UsageError("--dicom-seg: " + *case_dir + " holds NIfTI files; a DICOM SEG needs DICOM series to refer to");
     if (!dicom_seg->empty()) check_output_file(*dicom_seg, "--dicom-seg");
-    // The series the label map's grid is (load_dicom_case's reference: T1ce, else FLAIR, T1, T2): what a SEG refers to.
-    std::vector<std::string> reference_files;
-    if (dicom)
-      for (int m : {2, 0, 1, 3})
-        if (reference_files.empty() && dicom_case->files.modality[m])
-          for (const auto& sr : series)
-            if (!sr.files.empty() && std::filesystem::path(sr.files.front()) == *dicom_case->files.modality[m]) reference_files = sr.files;
     const auto files = dicom ? dicom_case->files : io::discover_case(*case_dir);
     refuse_overwriting_inputs(*out, files);
     if (!report->empty()) refuse_overwriting_inputs(*report, files);
@@ -149,7 +141,8 @@ void add_segment(CLI::App& app) {
       so.colours = Palette::builtin().label;
       for (int l = 0; l < 3; ++l) so.names[l] = kLabelNames[l];
       so.algorithm_version = model.method() + " (" + subset_name(seg.used) + ")";
-      io::write_dicom_seg(seg.labels, std::vector<std::filesystem::path>(reference_files.begin(), reference_files.end()), *dicom_seg, so);
+      // The label map is on the reference series' grid (load_dicom_case): the SEG refers to that series.
+      io::write_dicom_seg(seg.labels, c.files.series_files[io::reference_modality(c.present())], *dicom_seg, so);
       std::cout << "DICOM SEG: " << *dicom_seg << "\n";
     }
     std::vector<std::string> viewer_written;

@@ -46,7 +46,8 @@ void add_synth(CLI::App& app) {
   cmd->add_option("--template", o->template_path,
                   "Skull-stripped T1 template (default: $GMD_SYNTH_TEMPLATE or mricron-data's ch2bet.nii.gz)");
   cmd->add_flag("--dicom", o->dicom,
-                "Also write each case as DICOM series, one per sequence as a scanner exports them, in DIR/<case>_dicom "
+                "Also write each case as DICOM series, one per sequence as a scanner exports them, with a DICOMDIR, in "
+                "DIR/<case>_dicom "
                 "(for trying DICOM input: gmd dicom, gmd segment --case DIR/<case>_dicom)");
   cmd->callback([o] {
     if (o->cases < 1) throw UsageError(fmt::format("--cases must be >= 1 (got {})", o->cases));
@@ -93,10 +94,11 @@ void add_synth(CLI::App& app) {
           for (float v : img.voxels) hi = std::max(hi, std::abs(v));
           if (hi > 0)
             for (float& v : img.voxels) v *= 1000.0f / hi;
-          io::write_dicom_series(img, fs::path(dirs[i].string() + "_dicom") / std::string(modality_key(m)), kDescriptions[m],
+          io::write_dicom_series(img, fs::path(dirs[i].string() + "_dicom") / fmt::format("S{}", m + 1), kDescriptions[m],
                                  fmt::format("{}.{}", study, m + 1), study, m == 2 ? "GADOLINIUM" : "");
         }
-        std::cout << fmt::format("{}: DICOM series in {}_dicom\n", files.id, dirs[i].string());
+        io::write_dicomdir(dirs[i].string() + "_dicom");  // as on a scanner's CD
+        std::cout << fmt::format("{}: DICOM series and a DICOMDIR in {}_dicom\n", files.id, dirs[i].string());
       }
     }
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -39,6 +39,7 @@
 #include "gmd/gui/qtext.hpp"
 #include "gmd/gui/recent_cases.hpp"
 #include "gmd/gui/segmentation_controller.hpp"
+#include "gmd/io/align.hpp"
 #include "gmd/pipeline/service.hpp"
 #include "gmd/pipeline/trust.hpp"
 #include "gmd/viz/view_area.hpp"
@@ -54,7 +55,8 @@ struct MainWindow::Impl {
   QTabWidget* tabs = nullptr;
   QDockWidget* dock = nullptr;
   QLabel* cursor_label = nullptr;
-  QProgressBar* load_progress = nullptr;  // reading a case (a DICOM folder: reading and registering the series)
+  QProgressBar* load_progress = nullptr;
+  std::optional<Image> check_image;  // View > Check alignment: the displayed modality and the reference in cubes  // reading a case (a DICOM folder: reading and registering the series)
   QLabel* status_label = nullptr;
   StudioContext ctx;
   std::map<QString, QPointer<QWidget>> panels;
@@ -66,8 +68,8 @@ struct MainWindow::Impl {
   OverlayModel* overlay = nullptr;
   // actions
   QAction *open_folder = nullptr, *open_files = nullptr, *segment = nullptr, *cancel = nullptr,
-          *export_labels = nullptr, *export_report = nullptr, *export_agreement = nullptr, *screenshot = nullptr, *reset_views = nullptr,
-          *layout_1x1 = nullptr, *layout_2x2 = nullptr, *crosshair = nullptr, *load_model = nullptr,
+          *export_labels = nullptr, *export_report = nullptr, *export_agreement = nullptr, *export_dicom_seg = nullptr, *screenshot = nullptr, *reset_views = nullptr,
+          *layout_1x1 = nullptr, *layout_2x2 = nullptr, *crosshair = nullptr, *check_alignment = nullptr, *load_model = nullptr,
           *default_model = nullptr, *quit = nullptr;
   QMenu* recent_menu = nullptr;
   QComboBox* single_view = nullptr;
@@ -190,6 +192,10 @@ void MainWindow::buildActions() {
   d.export_agreement->setToolTip("Fraction of the subsets of the sequences in use that include each voxel in WT, TC "
                                  "and ET (three float NIfTI files); segment with 'Map subset agreement' first");
   connect(d.export_agreement, &QAction::triggered, this, &MainWindow::chooseExportAgreement);
+  d.export_dicom_seg = new QAction("Export &DICOM SEG...", this);
+  d.export_dicom_seg->setToolTip("The segmentation as a DICOM Segmentation object referring to the DICOM series the "
+                                 "case was read from (for a PACS or a DICOM viewer)");
+  connect(d.export_dicom_seg, &QAction::triggered, this, &MainWindow::chooseExportDicomSeg);
   d.screenshot = new QAction("Save screens&hot...", this);
   connect(d.screenshot, &QAction::triggered, this, &MainWindow::chooseScreenshot);
   d.reset_views = new QAction("Reset views", this);
@@ -217,6 +223,11 @@ void MainWindow::buildActions() {
   d.crosshair->setCheckable(true);
   d.crosshair->setChecked(true);
   connect(d.crosshair, &QAction::toggled, this, [this](bool on) { d_->views->setCrosshairVisible(on); });
+  d.check_alignment = new QAction("Check alignment", this);
+  d.check_alignment->setCheckable(true);
+  d.check_alignment->setToolTip("Show the displayed sequence and the reference (T1ce, else FLAIR, T1, T2) in alternating "
+                                "16 mm cubes: where they are aligned, edges run on across the cubes");
+  connect(d.check_alignment, &QAction::toggled, this, [this] { showDisplayedImage(false); });
   d.load_model = new QAction("Load model from run folder...", this);
   connect(d.load_model, &QAction::triggered, this, &MainWindow::chooseModel);
   d.default_model = new QAction("Use the default model", this);
@@ -237,6 +248,7 @@ void MainWindow::buildUi(bool rendering) {
   file->addAction(d.export_labels);
   file->addAction(d.export_report);
   file->addAction(d.export_agreement);
+  file->addAction(d.export_dicom_seg);
   file->addAction(d.screenshot);
   file->addSeparator();
   file->addAction(d.quit);
@@ -251,6 +263,7 @@ void MainWindow::buildUi(bool rendering) {
   view->addAction(d.layout_2x2);
   view->addAction(d.reset_views);
   view->addAction(d.crosshair);
+  view->addAction(d.check_alignment);
   QMenu* help = menuBar()->addMenu("&Help");
   help->addAction("Mouse and keys", this, [this] {
     QMessageBox::information(
@@ -526,10 +539,7 @@ void MainWindow::onCaseChanged() {
     if (c && rc->id == c->id && rc->geom == c->geom) d.seg->rebindResult(c);
     else d.seg->clearResult();
   }
-  const int m = d.cases->displayed();
-  const Image* img = c && m >= 0 && c->images[static_cast<size_t>(m)] ? &*c->images[static_cast<size_t>(m)] : nullptr;
-  d.views->setImage(img, m >= 0 ? q(std::string(modality_display(m))) : QString(), true);
-  if (d.wl_preset) d.wl_preset->setCurrentIndex(0);
+  showDisplayedImage(true);
   d.overlay->resetForCase();
   if (c) {
     setWindowTitle(QString("GMD Studio - %1").arg(q(c->id)));
@@ -545,9 +555,42 @@ void MainWindow::onCaseChanged() {
 void MainWindow::onDisplayedChanged(int m) {
   const auto c = d_->cases->currentCase();
   if (!c || m < 0 || !c->images[static_cast<size_t>(m)]) return;
-  d_->views->setImage(&*c->images[static_cast<size_t>(m)], q(std::string(modality_display(m))), false);
-  if (d_->wl_preset) d_->wl_preset->setCurrentIndex(0);
+  showDisplayedImage(false);
   redrawLabels();
+}
+
+void MainWindow::setAlignmentCheck(bool on) { d_->check_alignment->setChecked(on); }
+bool MainWindow::alignmentCheck() const { return d_->check_image.has_value(); }
+
+void MainWindow::showDisplayedImage(bool new_case) {
+  auto& d = *d_;
+  const auto c = d.cases->currentCase();
+  const int m = d.cases->displayed();
+  const Image* img = c && m >= 0 && c->images[static_cast<size_t>(m)] ? &*c->images[static_cast<size_t>(m)] : nullptr;
+  QString name = m >= 0 ? q(std::string(modality_display(m))) : QString();
+  d.check_image.reset();
+  d.check_alignment->setEnabled(c && subset_size(c->present()) >= 2);
+  if (img && d.check_alignment->isChecked() && d.check_alignment->isEnabled()) {
+    // Against the reference; the reference itself against the next sequence present.
+    int other = io::reference_modality(c->present());
+    if (other == m)
+      for (int k = 0; k < kNumModalities; ++k)
+        if (k != m && c->images[static_cast<size_t>(k)]) {
+          other = k;
+          break;
+        }
+    d.check_image = io::checkerboard(*img, *c->images[static_cast<size_t>(other)]);
+    img = &*d.check_image;
+    name = QString("%1 | %2 (alignment check)").arg(name, q(std::string(modality_display(other))));
+    const auto& reg = c->registration[static_cast<size_t>(m)];
+    setStatus(QString("Alignment check: %1 and %2 in alternating 16 mm cubes; edges must run on across them.%3")
+                  .arg(q(std::string(modality_display(m))), q(std::string(modality_display(other))),
+                       reg ? QString(" %1 was registered: %2.").arg(q(std::string(modality_display(m))),
+                                                                  q(reg->transform.describe()))
+                           : QString()));
+  }
+  d.views->setImage(img, name, new_case);
+  if (d.wl_preset) d.wl_preset->setCurrentIndex(0);
 }
 
 bool MainWindow::startSegmentation() {
@@ -619,6 +662,9 @@ bool MainWindow::exportReport(const QString& path) {
 bool MainWindow::exportAgreement(const QString& path) {
   return runExport("Cannot export agreement maps", &OverlayModel::exportAgreement, path);
 }
+bool MainWindow::exportDicomSeg(const QString& path) {
+  return runExport("Cannot export DICOM SEG", &OverlayModel::exportDicomSeg, path);
+}
 
 QImage MainWindow::grabWindowImage() {
   d_->views->refresh();
@@ -687,6 +733,12 @@ void MainWindow::chooseExportAgreement() {
   if (!f.isEmpty()) exportAgreement(f);
 }
 
+void MainWindow::chooseExportDicomSeg() {
+  const QString def = QDir(d_->cases->caseFolder()).filePath(d_->cases->caseId() + "_seg.dcm");
+  const QString f = QFileDialog::getSaveFileName(this, "Export DICOM SEG", def, "DICOM (*.dcm);;All files (*)");
+  if (!f.isEmpty()) exportDicomSeg(f);
+}
+
 void MainWindow::chooseScreenshot() {
   const QString def = QDir(d_->cases->caseFolder()).filePath(d_->cases->caseId() + "_screenshot.png");
   const QString f = QFileDialog::getSaveFileName(this, "Save screenshot", def, "PNG (*.png)");
@@ -725,6 +777,7 @@ void MainWindow::updateActions() {
   d.export_labels->setEnabled(d.overlay->canExportLabels());
   d.export_report->setEnabled(d.overlay->canExportReport());
   d.export_agreement->setEnabled(d.overlay->canExportAgreement());
+  d.export_dicom_seg->setEnabled(d.overlay->canExportDicomSeg());
   d.screenshot->setEnabled(true);
 }
 

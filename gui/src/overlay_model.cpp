@@ -8,6 +8,7 @@
 #include "gmd/gui/case_controller.hpp"
 #include "gmd/gui/qtext.hpp"
 #include "gmd/gui/segmentation_controller.hpp"
+#include "gmd/io/dicom_seg.hpp"
 #include "gmd/pipeline/trust.hpp"
 
 namespace gmd::gui {
@@ -157,6 +158,32 @@ QString OverlayModel::exportAgreement(const QString& path, QString* done) const 
     const auto files = pipeline::write_agreement(*seg_->result()->agreement, pipeline::agreement_base(path.toStdString()));
     if (done)
       *done = QString("Agreement maps written: %1").arg(q(files.front())).replace("_WT.nii.gz", "_{WT,TC,ET}.nii.gz");
+    return {};
+  } catch (const std::exception& e) {
+    return q(e.what());
+  }
+}
+
+bool OverlayModel::canExportDicomSeg() const {
+  const auto c = cases_->currentCase();
+  return shownLabels() != nullptr && c && !c->files.series_files[io::reference_modality(c->present())].empty();
+}
+
+QString OverlayModel::exportDicomSeg(const QString& path, QString* done) const {
+  const LabelMap* labels = shownLabels();
+  if (!labels) return "There is no segmentation to export: segment the case first.";
+  const auto c = cases_->currentCase();
+  const int ref = c ? io::reference_modality(c->present()) : -1;
+  if (ref < 0 || c->files.series_files[ref].empty())
+    return "This case was not read from DICOM series, so a DICOM SEG has no series to refer to: export a label map.";
+  try {
+    io::DicomSegOptions o;
+    o.colours = Palette::builtin().label;
+    for (int l = 0; l < 3; ++l) o.names[l] = kLabelNames[l];
+    if (seg_ && seg_->result()) o.algorithm_version = "segmented with " + subset_name(seg_->result()->used);
+    io::write_dicom_seg(*labels, c->files.series_files[ref], path.toStdString(), o);
+    if (done)
+      *done = QString("DICOM SEG written to %1 (referring to the %2 series)").arg(path, q(std::string(modality_display(ref))));
     return {};
   } catch (const std::exception& e) {
     return q(e.what());

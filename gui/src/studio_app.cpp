@@ -176,6 +176,9 @@ int run_studio(int argc, char** argv) {
   QCommandLineOption panel("panel", "Side panel to show (segment, report, model, ...).", "NAME");
   QCommandLineOption model("model", "Model (training run folder) instead of the bundled default.", "DIR");
   QCommandLineOption segment("segment", "Segment the opened case right away (implied by --demo).");
+  QCommandLineOption check_alignment("check-alignment",
+                                     "Show the displayed sequence and the reference in alternating cubes (View > Check "
+                                     "alignment).");
   QCommandLineOption device("device", "auto, cpu or cuda (default auto: the GPU when there is one).", "DEVICE", "auto");
   QCommandLineOption overlay("overlay",
                              "Overlay: labels, regions, or agreement (segment with subset agreement and show it).",
@@ -188,8 +191,8 @@ int run_studio(int argc, char** argv) {
                              "else every core this process may use).",
                              "N");
   QCommandLineOption timeout("timeout", "Headless mode: give up after this many seconds (default 900).", "S", "900");
-  cli.addOptions({demo, shot, layout, view, mods, panel, model, segment, device, overlay, agreement_region, size,
-                  threads, timeout});
+  cli.addOptions({demo, shot, layout, view, mods, panel, model, segment, check_alignment, device, overlay,
+                  agreement_region, size, threads, timeout});
   // Options that open something in a panel come from the panels themselves (PanelInfo::options).
   struct PanelOption {
     QCommandLineOption option;
@@ -253,6 +256,7 @@ int run_studio(int argc, char** argv) {
   const int agreement_r = region_index(cli.value(agreement_region).toUpper().toStdString().c_str());
   if (agreement_r < 0) return fail("--agreement-region expects WT, TC or ET", 2);
   w.setAgreementRegion(agreement_r);
+  w.setAlignmentCheck(cli.isSet(check_alignment));
   if (ov == "regions") {
     auto st = w.overlayStyle();
     st.mode = viz::OverlayMode::Regions;

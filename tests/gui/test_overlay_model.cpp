@@ -4,10 +4,14 @@
 
 #include <QSignalSpy>
 #include <filesystem>
+#include <tuple>
 
 #include "gmd/gui/case_controller.hpp"
 #include "gmd/gui/overlay_model.hpp"
 #include "gmd/gui/segmentation_controller.hpp"
+#include "gmd/io/dicom.hpp"
+#include "gmd/io/dicom_seg.hpp"
+#include "gmd/io/nifti.hpp"
 #include "gmd/pipeline/trust.hpp"
 #include "gui_test_util.hpp"
 
@@ -122,4 +126,50 @@ TEST(OverlayModel, FollowsTheCaseAndTheSegmentationAndSaysWhatCanBeExported) {
   EXPECT_EQ(overlay.source(), OverlayModel::Source::Reference);
   EXPECT_FALSE(overlay.hasSegmentation());
   EXPECT_FALSE(overlay.canExportAgreement());
+}
+
+// A case read from DICOM series can be exported as a DICOM SEG referring to its reference series; a NIfTI case cannot,
+// and the export says why.
+TEST(OverlayModel, ExportsADicomSegForACaseReadFromDicom) {
+  const fs::path root = test::scratch_dir("overlay_dicom_seg");
+  test::TinyCaseSpec spec;
+  spec.modalities = parse_subset("flair,t1ce");
+  const fs::path nifti = test::write_tiny_case(root, "ds", spec);
+  for (const auto& [name, desc, uid] : {std::tuple{"ds_flair", "AX FLAIR", "1.2.826.0.1.3680043.9.13.1"},
+                                        std::tuple{"ds_t1ce", "AX T1 +C", "1.2.826.0.1.3680043.9.13.2"}}) {
+    Image img = io::read_image(nifti / (std::string(name) + ".nii.gz"));
+    for (float& v : img.voxels) v *= 100.0f;
+    io::write_dicom_series(img, root / "dicom" / name, desc, uid, "1.2.826.0.1.3680043.9.13");
+  }
+  CaseController cases;
+  SegmentationController seg(nullptr);
+  OverlayModel overlay(&cases, &seg);
+  seg.setSegmentFunction([](const io::Case& c, SubsetMask use, const pipeline::Progress&) {
+    pipeline::Segmentation s;
+    s.labels = test::tiny_labels({});
+    s.labels.geom = c.geom;
+    s.used = use;
+    s.device = "cpu";
+    return s;
+  });
+
+  ASSERT_TRUE(cases.openFolder(qs(nifti)));
+  overlay.resetForCase();
+  EXPECT_FALSE(overlay.canExportDicomSeg()) << "a NIfTI case has no series to refer to";
+  EXPECT_TRUE(overlay.exportDicomSeg(qs(root / "nifti.dcm")).contains("not read from DICOM"));
+  EXPECT_FALSE(fs::exists(root / "nifti.dcm"));
+
+  ASSERT_TRUE(cases.openFolder(qs(root / "dicom"))) << cases.lastError().toStdString();
+  overlay.resetForCase();
+  EXPECT_FALSE(overlay.canExportDicomSeg()) << "nothing segmented yet";
+  ASSERT_TRUE(seg.start(cases.currentCase(), cases.present()));
+  ASSERT_TRUE(seg.waitForFinished(20000));
+  overlay.showSegmentation();
+  ASSERT_TRUE(overlay.canExportDicomSeg());
+  QString done;
+  ASSERT_EQ(overlay.exportDicomSeg(qs(root / "seg.dcm"), &done), QString());
+  EXPECT_TRUE(done.contains("T1ce series")) << done.toStdString();
+  const io::DicomSegInfo info = io::read_dicom_seg(root / "seg.dcm", cases.currentCase()->geom);
+  EXPECT_EQ(info.referenced_series_uid, "1.2.826.0.1.3680043.9.13.2");
+  EXPECT_EQ(info.labels.voxels, seg.result()->labels.voxels);
 }

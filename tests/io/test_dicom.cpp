@@ -192,3 +192,59 @@ TEST(Dicom, MissingSlicesAndMixedPatientsAreNamed) {
   // Skipping the stranger's series makes the case usable again.
   EXPECT_NO_THROW(io::load_dicom_case(tmp.path(), {{study + ".3", -1}}));
 }
+
+// A scanner's CD: series under a DICOMDIR. The DICOMDIR file itself may be given; its folder is read.
+TEST(Dicom, ADicomdirOrItsFolderOpens) {
+  TempDir tmp;
+  const std::string study = "1.2.826.0.1.3680043.9.14";
+  const Image ref = ramp({16, 14, 8}, {1.0, 1.0, 2.0}, {0.0, 0.0, 0.0});
+  io::write_dicom_series(ref, tmp / "CD" / "S1", "AX FLAIR", study + ".1", study);
+  io::write_dicom_series(ref, tmp / "CD" / "S2", "T1 SE +C", study + ".2", study);
+  const std::filesystem::path dicomdir = io::write_dicomdir(tmp / "CD");
+  ASSERT_TRUE(std::filesystem::is_regular_file(dicomdir));
+  EXPECT_TRUE(io::is_dicom_folder(dicomdir));
+  EXPECT_TRUE(io::is_dicom_folder(tmp / "CD"));
+  const auto from_file = io::list_dicom_series(dicomdir);
+  ASSERT_EQ(from_file.size(), 2u) << "the DICOMDIR is not a series";
+  EXPECT_EQ(from_file[0].files.size(), 8u);
+  const io::Case c = io::load_dicom_case(dicomdir, {});
+  EXPECT_EQ(c.id, "CD");
+  EXPECT_EQ(c.present(), SubsetMask{0b0101});
+  // File IDs a DICOMDIR cannot hold are named.
+  io::write_dicom_series(ref, tmp / "CD" / "not allowed", "T2", study + ".3", study);
+  try {
+    io::write_dicomdir(tmp / "CD");
+    FAIL() << "a DICOMDIR with a space in a file ID";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("not allowed"), std::string::npos) << e.what();
+  }
+}
+
+// The alignment check's checkerboard: cubes of the tile size alternate between the two images, each scaled to 0..1000.
+TEST(Align, CheckerboardAlternatesTheTwoImagesInCubes) {
+  Geometry g;
+  g.size = {20, 20, 10};
+  g.spacing = {1.0, 1.0, 2.0};
+  Image a, b;
+  a.geom = b.geom = g;
+  a.voxels.assign(g.voxel_count(), 0.0f);
+  b.voxels.assign(g.voxel_count(), 0.0f);
+  for (std::size_t i = 0; i < a.voxels.size(); ++i) {
+    a.voxels[i] = 10.0f + static_cast<float>(i % 7);     // 10..16
+    b.voxels[i] = 500.0f + static_cast<float>(i % 11);  // 500..510
+  }
+  const Image c = io::checkerboard(a, b, 4.0);  // 4 voxels in x, y; 2 slices in z
+  auto from_a = [&](std::size_t x, std::size_t y, std::size_t z) {
+    return std::abs(c.at(x, y, z) - (a.at(x, y, z) - 10.0f) / 6.0f * 1000.0f) < 1e-3f;
+  };
+  EXPECT_TRUE(from_a(0, 0, 0));
+  EXPECT_TRUE(from_a(3, 3, 1));
+  EXPECT_FALSE(from_a(4, 0, 0));  // the next cube in x
+  EXPECT_FALSE(from_a(0, 0, 2));  // the next cube in z (2 slices of 2 mm)
+  EXPECT_TRUE(from_a(4, 4, 0));
+  for (float v : c.voxels) ASSERT_TRUE(v >= 0.0f && v <= 1000.0f);
+  Image other = b;
+  other.geom.size = {20, 20, 9};
+  other.voxels.resize(other.geom.voxel_count());
+  EXPECT_THROW(io::checkerboard(a, other), InputError);
+}

@@ -87,4 +87,47 @@ Aligned align_images(std::array<std::optional<Image>, kNumModalities> images,
   return out;
 }
 
+namespace {
+// (lo, hi): the 1st and 99th percentiles of the nonzero voxels; (0, 1) when there are none.
+std::pair<float, float> robust_range(const Image& img) {
+  std::vector<float> v;
+  v.reserve(img.voxels.size());
+  for (float x : img.voxels)
+    if (x != 0.0f) v.push_back(x);
+  if (v.empty()) return {0.0f, 1.0f};
+  const auto at = [&](double q) {
+    auto it = v.begin() + static_cast<std::ptrdiff_t>(q * static_cast<double>(v.size() - 1));
+    std::nth_element(v.begin(), it, v.end());
+    return *it;
+  };
+  const float lo = at(0.01), hi = at(0.99);
+  return {lo, hi > lo ? hi : lo + 1.0f};
+}
+}  // namespace
+
+Image checkerboard(const Image& a, const Image& b, double tile_mm) {
+  if (const std::string diff = a.geom.difference(b.geom); !diff.empty())
+    throw InputError("alignment check: the two images are on different grids (" + diff + ")");
+  const auto [alo, ahi] = robust_range(a);
+  const auto [blo, bhi] = robust_range(b);
+  Image out;
+  out.geom = a.geom;
+  out.voxels.resize(a.voxels.size());
+  const Geometry& g = a.geom;
+  std::array<double, 3> cells{};
+  for (int k = 0; k < 3; ++k) cells[k] = std::max(tile_mm, 1e-3) / g.spacing[k];
+  for (std::size_t z = 0; z < g.size[2]; ++z)
+    for (std::size_t y = 0; y < g.size[1]; ++y)
+      for (std::size_t x = 0; x < g.size[0]; ++x) {
+        const auto parity = static_cast<long>(std::floor(x / cells[0])) + static_cast<long>(std::floor(y / cells[1])) +
+                            static_cast<long>(std::floor(z / cells[2]));
+        const std::size_t i = g.index(x, y, z);
+        const bool first = parity % 2 == 0;
+        const float v = first ? a.voxels[i] : b.voxels[i];
+        const float lo = first ? alo : blo, hi = first ? ahi : bhi;
+        out.voxels[i] = v == 0.0f ? 0.0f : std::clamp((v - lo) / (hi - lo), 0.0f, 1.0f) * 1000.0f;
+      }
+  return out;
+}
+
 }  // namespace gmd::io

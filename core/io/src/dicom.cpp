@@ -88,6 +88,11 @@ bool has_dicom_preamble(const fs::path& f) {
   return buf[128] == 'D' && buf[129] == 'I' && buf[130] == 'C' && buf[131] == 'M';
 }
 
+bool is_dicomdir_file(const fs::path& p) {
+  std::error_code ec;
+  return fs::is_regular_file(p, ec) && lower(p.filename().string()) == "dicomdir";
+}
+
 // What a folder holds, walked recursively: a NIfTI image anywhere (the walk stops at the first), a DICOM file (a DICM
 // preamble or a DICOMDIR) among the first 200 files. `until_dicom`: stop at the first DICOM file instead (then `nifti`
 // only says whether one came before it).
@@ -103,7 +108,10 @@ FolderScan scan_folder(const fs::path& dir, bool until_dicom) {
        !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
     if (!it->is_regular_file(ec)) continue;
     const std::string name = lower(it->path().filename().string());
-    if (name.size() > 4 && (name.rfind(".nii") == name.size() - 4 || name.rfind(".nii.gz") == name.size() - 7)) {
+    const auto ends_with = [&name](const std::string& tail) {
+      return name.size() >= tail.size() && name.compare(name.size() - tail.size(), tail.size(), tail) == 0;
+    };
+    if (ends_with(".nii") || ends_with(".nii.gz")) {
       f.nifti = true;
       return f;
     }
@@ -149,11 +157,14 @@ int propose_modality(const std::string& description, const std::string& protocol
 }
 
 bool is_dicom_folder(const fs::path& dir) {
+  if (is_dicomdir_file(dir)) return true;
   const FolderScan f = scan_folder(dir, false);
   return !f.nifti && f.dicom;
 }
 
-std::vector<DicomSeries> list_dicom_series(const fs::path& dir) {
+std::vector<DicomSeries> list_dicom_series(const fs::path& path) {
+  // A DICOMDIR file: the files it lists lie under its folder, which is searched like any other.
+  const fs::path dir = is_dicomdir_file(path) ? path.parent_path() : path;
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) throw InputError(dir.string() + ": folder not found");
   if (!scan_folder(dir, true).dicom) throw InputError(dir.string() + ": holds no DICOM file");
@@ -360,12 +371,13 @@ Case load_dicom_case(const fs::path& dir, const std::vector<DicomSeries>& series
                      const DicomAlignment& align) {
   const auto chosen = assign_series(series, overrides, notes);
   Case c;
-  c.id = fs::absolute(dir).lexically_normal().filename().string();
+  c.id = fs::absolute(is_dicomdir_file(dir) ? dir.parent_path() : dir).lexically_normal().filename().string();
   if (c.id.empty()) c.id = "dicom";
   c.files.id = c.id;
   for (int m = 0; m < kNumModalities; ++m)
     if (chosen[m] && subset_has(only, m)) {
       c.files.modality[m] = chosen[m]->files.front();
+      c.files.series_files[m].assign(chosen[m]->files.begin(), chosen[m]->files.end());
       c.files.series[m] = fmt::format("{}, {} slices", chosen[m]->description.empty() ? chosen[m]->uid
                                                                                        : chosen[m]->description,
                                       chosen[m]->files.size());
@@ -437,7 +449,9 @@ std::vector<fs::path> write_dicom_series(const Image& img, const fs::path& dir, 
     put("0008|0018", series_uid + "." + std::to_string(k + 1));
     put("0020|000d", study_uid);
     put("0020|000e", series_uid);
-    put("0020|0052", study_uid + ".0");  // one frame of reference per study (the scanner's, in a real export)
+    put("0020|0052", study_uid + ".0");
+    put("0008|0020", "20260101");  // one study date and time for every file (GDCM would stamp each with "now")
+    put("0008|0030", "120000");  // one frame of reference per study (the scanner's, in a real export)
     put("0008|103e", description);
     put("0018|1030", description);
     put("0008|0008", image_type);
@@ -454,7 +468,7 @@ std::vector<fs::path> write_dicom_series(const Image& img, const fs::path& dir, 
     put("0010|0010", "GMD^SYNTHETIC");
     put("0010|0020", patient_id);
     dict_ptrs.push_back(&d);
-    files.push_back(dir / fmt::format("{:04d}.dcm", k + 1));
+    files.push_back(dir / fmt::format("IM{:04d}", k + 1));
     names.push_back(files.back().string());
   }
   auto gio = itk::GDCMImageIO::New();

@@ -36,7 +36,7 @@
 #include "dcmtk/dcmseg/segdoc.h"
 #include "dcmtk/dcmseg/segment.h"
 #include "dcmtk/dcmseg/segutils.h"
-#include "dcmtk/oflog/oflog.h"
+#include "dcmtk_log.hpp"
 #include "gmd/common/error.hpp"
 #include "gmd/common/fs_util.hpp"
 #include "gmd/common/regions.hpp"
@@ -58,15 +58,7 @@ const std::array<Code, 3> kTypes{Code{"6574001", "SCT", "Necrosis"}, Code{"79654
                                  Code{"C113842", "NCIt", "Enhancing Lesion"}};
 const Code kBrain{"12738006", "SCT", "Brain"};
 
-// DCMTK logs to stderr by default (warnings about attributes it fixes up); we report failures ourselves.
-// GMD_DCMTK_LOG=1 in the environment shows its warnings and errors (why a save failed, which attribute is missing).
-void quiet_dcmtk() {
-  static const bool once = [] {
-    OFLog::configure(std::getenv("GMD_DCMTK_LOG") ? OFLogger::WARN_LOG_LEVEL : OFLogger::FATAL_LOG_LEVEL);
-    return true;
-  }();
-  (void)once;
-}
+using detail::quiet_dcmtk;
 
 std::string str(const OFString& s) { return std::string(s.c_str()); }
 

@@ -87,6 +87,7 @@ class MainWindow : public QMainWindow {
   // The three agreement maps (fraction of subsets, float NIfTI): <base>_WT/_TC/_ET.nii.gz; `path` may end in
   // .nii.gz / .nii (stripped) or be the base itself. Returns false after showing the error.
   bool exportAgreement(const QString& path);
+  bool exportDicomSeg(const QString& path);
   bool saveScreenshot(const QString& path);
   QImage grabWindowImage();
 
@@ -95,6 +96,10 @@ class MainWindow : public QMainWindow {
   void chooseExportLabels();
   void chooseExportReport();
   void chooseExportAgreement();
+  void chooseExportDicomSeg();
+  // View > Check alignment: the displayed sequence and the reference in alternating cubes.
+  void setAlignmentCheck(bool on);
+  bool alignmentCheck() const;
   void chooseScreenshot();
   void chooseModel();
 
@@ -114,6 +119,8 @@ class MainWindow : public QMainWindow {
   void buildUi(bool rendering);
   void onCaseChanged();
   void onDisplayedChanged(int m);
+  // The displayed modality in the views (with the alignment check: as a checkerboard with the reference).
+  void showDisplayedImage(bool new_case);
   void onSegmentationFinished();
   void drawOverlay();
   void redrawLabels();  // drawOverlay, then overlayChanged and reportChanged

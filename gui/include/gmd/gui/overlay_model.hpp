@@ -49,11 +49,16 @@ class OverlayModel : public QObject {
   bool canExportLabels() const { return shownLabels() != nullptr; }
   bool canExportReport() const { return shownLabels() != nullptr; }
   bool canExportAgreement() const { return hasAgreement(); }
+  // A DICOM SEG refers to the series the case was read from: only for a case opened from DICOM series.
+  bool canExportDicomSeg() const;
   // Exports: "" on success, else the reason in words (naming the file). *done: what was written, for the status bar.
   QString exportLabels(const QString& path, QString* done = nullptr) const;
   QString exportReport(const QString& path, QString* done = nullptr) const;  // .csv or .json by extension
   // The three agreement maps <base>_WT/_TC/_ET.nii.gz (float NIfTI); `path` may end in .nii.gz / .nii (stripped).
   QString exportAgreement(const QString& path, QString* done = nullptr) const;
+  // A DICOM SEG object (one segment per label, SNOMED CT codes, the studio's names and colours) referring to the
+  // reference series (T1ce, else FLAIR, T1, T2), on whose grid the label map is.
+  QString exportDicomSeg(const QString& path, QString* done = nullptr) const;
 
   // The case changed: show its segmentation if there is one, else its reference, else nothing.
   void resetForCase();

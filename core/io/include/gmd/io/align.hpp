@@ -45,4 +45,10 @@ Aligned align_images(std::array<std::optional<Image>, kNumModalities> images,
                      const std::array<std::string, kNumModalities>& source, const AlignOptions& opt,
                      std::vector<std::string>* notes = nullptr);
 
+// An alignment check, as registration tools show it: a 3-D checkerboard of `a` and `b` (one grid) in cubes of
+// `tile_mm`, each image scaled so that the 1st..99th percentile of its nonzero voxels spans 0..1000. Where the two
+// are aligned, edges run on across the cubes. The cube at the grid's first voxel shows `a`. InputError when the grids
+// differ.
+Image checkerboard(const Image& a, const Image& b, double tile_mm = 16.0);
+
 }  // namespace gmd::io

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "gmd/common/modality.hpp"
 #include "gmd/common/image.hpp"
@@ -18,6 +19,7 @@ struct CaseFiles {
   // Read from DICOM (dicom.hpp): modality[m] is the series' first file, series[m] says which series it is
   // ("AX T1 SE +C, 78 slices"); empty for NIfTI files.
   std::array<std::string, kNumModalities> series;
+  std::array<std::vector<std::filesystem::path>, kNumModalities> series_files;  // DICOM: the files, in slice order
   SubsetMask present() const;
 };
 

@@ -41,9 +41,11 @@ struct DicomSeries {
 int propose_modality(const std::string& description, const std::string& protocol, const std::string& contrast,
                      std::string* why = nullptr);
 
-// True when `dir` is a folder holding no NIfTI image but at least one DICOM file (searched recursively).
+// True when `dir` is a folder holding no NIfTI image but at least one DICOM file (searched recursively), or a
+// DICOMDIR file (its folder is read: the files it lists lie under it).
 bool is_dicom_folder(const std::filesystem::path& dir);
-// Every series under `dir`, with its proposal; sorted by description. InputError when there is none.
+// Every series under `dir` (or under a DICOMDIR's folder), with its proposal; sorted by description. InputError when
+// there is none.
 std::vector<DicomSeries> list_dicom_series(const std::filesystem::path& dir);
 
 // The series chosen for each modality: overrides (series UID -> modality index, or -1 to skip) first, then the usable
@@ -74,7 +76,12 @@ Case load_dicom_case(const std::filesystem::path& dir, const std::vector<DicomSe
                      const std::map<std::string, int>& overrides, SubsetMask only = kFullMask,
                      std::vector<std::string>* notes = nullptr, const DicomAlignment& align = {});
 
-// Writes `img` as an MR DICOM series (one file per slice, int16, 0001.dcm ...) with the given descriptive tags; for
+// Writes ROOT/DICOMDIR listing every DICOM file under ROOT (as on a scanner's CD); the files' paths must be DICOM
+// file IDs (components of up to 8 upper-case letters, digits or _). Returns its path; InputError naming the file that
+// cannot be listed. For tests and demo data.
+std::filesystem::path write_dicomdir(const std::filesystem::path& root);
+
+// Writes `img` as an MR DICOM series (one file per slice, int16, IM0001, IM0002, ...: DICOM file IDs) with the given descriptive tags; for
 // tests and demo data. Returns the files written.
 std::vector<std::filesystem::path> write_dicom_series(const Image& img, const std::filesystem::path& dir,
                                                       const std::string& description, const std::string& series_uid,
