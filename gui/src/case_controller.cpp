@@ -2,6 +2,7 @@
 
 #include <QDir>
 #include <QFileInfo>
+#include <algorithm>
 #include <exception>
 #include <new>
 
@@ -17,13 +18,22 @@ fs::path to_path(const QString& s) { return fs::path(s.toStdString()); }
 
 }  // namespace
 
-CaseController::LoadedCase CaseController::read_dicom(const fs::path& dir, const JobControl* job) {
-  // The series' proposals as gmd segment makes them (the studio has no per-series override yet: gmd dicom and
-  // gmd segment --assign do); series on other grids registered onto the reference.
+CaseController::LoadedCase CaseController::read_dicom(const fs::path& dir, const std::map<std::string, int>& overrides,
+                                                      const JobControl* job) {
+  // The series' proposals as gmd segment makes them, with the user's assignment over them (reassignDicom); series on
+  // other grids registered onto the reference.
+  LoadedCase l;
+  l.series = io::list_dicom_series(dir);
+  l.overrides = overrides;
+  const auto chosen = io::assign_series(l.series, overrides);
+  if (std::none_of(chosen.begin(), chosen.end(), [](const io::DicomSeries* s) { return s != nullptr; })) {
+    l.unassigned = true;  // a question for the user (dicomAssignmentNeeded), not an error
+    return l;
+  }
   std::vector<std::string> notes;
   io::DicomAlignment align;
   if (job) align.progress = job->report_fn();
-  LoadedCase l{std::make_shared<io::Case>(io::load_dicom_case(dir, {}, kFullMask, &notes, align)), {}};
+  l.c = std::make_shared<io::Case>(io::load_dicom_case(dir, l.series, overrides, kFullMask, &notes, align));
   for (const auto& n : notes) l.notes << q(n);
   return l;
 }
@@ -45,11 +55,8 @@ CaseController::CaseController(QObject* parent) : QObject(parent) {
   connect(loader_, &BackgroundJob::progressChanged, this, &CaseController::loadProgress);
   connect(loader_, &BackgroundJob::finished, this, [this](const JobOutcome& out) {
     const auto* c = std::any_cast<LoadedCase>(&out.value);
-    const bool ok = c && c->c;
-    if (ok)
-      apply(c->c, pending_folder_, c->notes);
-    else
-      fail(pending_title_, out.error.isEmpty() ? QStringLiteral("reading the images gave no case") : out.error);
+    const bool ok = c && take(*c, pending_folder_);
+    if (!c) fail(pending_title_, out.error.isEmpty() ? QStringLiteral("reading the images gave no case") : out.error);
     Q_EMIT loaded(ok);
     Q_EMIT loadingChanged(false);
   });
@@ -76,9 +83,7 @@ void CaseController::fail(const QString& title, const QString& message) {
 bool CaseController::openFolder(const QString& dir) {
   try {
     if (io::is_dicom_folder(to_path(dir))) {
-      const LoadedCase l = read_dicom(to_path(dir));
-      apply(l.c, QDir(dir).absolutePath(), l.notes);
-      return true;
+      return take(read_dicom(to_path(dir)), QDir(dir).absolutePath());
     }
     const io::CaseFiles files = io::discover_case(to_path(dir));
     return load(files, QDir(dir).absolutePath());
@@ -188,7 +193,7 @@ bool CaseController::openFolderAsync(const QString& dir) {
   // What the folder holds is found on the worker too: telling DICOM from NIfTI walks the whole tree.
   const fs::path path = to_path(dir);
   const auto read = [path](const JobControl& job) -> std::any {
-    if (io::is_dicom_folder(path)) return read_dicom(path, &job);
+    if (io::is_dicom_folder(path)) return read_dicom(path, {}, &job);
     return read_files(io::discover_case(path), &job);
   };
   return loadAsync(read, QDir(dir).absolutePath(), "Cannot open case",
@@ -204,6 +209,38 @@ bool CaseController::loadAsync(const std::function<std::any(const JobControl&)>&
   if (!loader_->start(read, out_of_memory)) return false;
   Q_EMIT loadingChanged(true);
   return true;
+}
+
+std::array<std::string, kNumModalities> CaseController::dicomChosen() const {
+  std::array<std::string, kNumModalities> uid{};
+  if (!isDicomCase()) return uid;
+  for (int m = 0; m < kNumModalities; ++m) {
+    const auto& files = case_->files.series_files[static_cast<size_t>(m)];
+    if (files.empty()) continue;
+    for (const auto& s : dicom_series_)
+      if (!s.files.empty() && fs::path(s.files.front()) == files.front()) uid[static_cast<size_t>(m)] = s.uid;
+  }
+  return uid;
+}
+
+bool CaseController::openDicomFolder(const QString& dir, const std::map<std::string, int>& overrides, bool async) {
+  if (isLoading()) return false;
+  const QString folder = QDir(dir).absolutePath();
+  const fs::path path = to_path(dir);
+  if (!async) {
+    try {
+      return take(read_dicom(path, overrides), folder);
+    } catch (const std::exception& e) {
+      fail("Cannot read the DICOM series", q(e.what()));
+      return false;
+    }
+  }
+  const auto read = [path, overrides](const JobControl& job) -> std::any { return read_dicom(path, overrides, &job); };
+  return loadAsync(read, folder, "Cannot read the DICOM series", dir + ": out of memory while reading the series");
+}
+
+bool CaseController::reassignDicom(const std::map<std::string, int>& overrides, bool async) {
+  return isDicomCase() && openDicomFolder(folder_, overrides, async);
 }
 
 bool CaseController::waitForLoaded(int timeout_ms) { return loader_->wait(timeout_ms); }
@@ -256,6 +293,9 @@ bool CaseController::removeModality(int slot) {
 
 void CaseController::clear() {
   case_.reset();
+  dicom_series_.clear();
+  dicom_overrides_.clear();
+  input_notes_.clear();
   slots_ = {};
   selected_ = 0;
   displayed_ = -1;
@@ -266,13 +306,28 @@ void CaseController::clear() {
 
 bool CaseController::load(const io::CaseFiles& files, const QString& folder) {
   // io::load_case validates everything (readable, 3D, finite, one geometry) and throws InputError.
-  const LoadedCase l = read_files(files);
-  apply(l.c, folder, l.notes);
+  apply(read_files(files), folder);
   return true;
 }
 
-void CaseController::apply(std::shared_ptr<io::Case> c, const QString& folder, const QStringList& notes) {
-  input_notes_ = notes;
+bool CaseController::take(const LoadedCase& l, const QString& folder) {
+  if (l.c) {
+    apply(l, folder);
+    return true;
+  }
+  if (l.unassigned) {
+    unassigned_series_ = l.series;
+    last_error_ = folder + ": no series names a sequence; assign them";
+    Q_EMIT dicomAssignmentNeeded(folder);
+  }
+  return false;
+}
+
+void CaseController::apply(const LoadedCase& l, const QString& folder) {
+  std::shared_ptr<io::Case> c = l.c;
+  input_notes_ = l.notes;
+  dicom_series_ = l.series;
+  dicom_overrides_ = l.overrides;
   const io::CaseFiles& files = c->files;
   std::array<SlotInfo, kNumModalities + 1> slots{};
   for (int m = 0; m <= kNumModalities; ++m) {

@@ -35,6 +35,7 @@
 #include "gmd/common/error.hpp"
 #include "gmd/common/fs_util.hpp"
 #include "gmd/gui/case_controller.hpp"
+#include "gmd/gui/dicom_series_dialog.hpp"
 #include "gmd/gui/modality_bar.hpp"
 #include "gmd/gui/qtext.hpp"
 #include "gmd/gui/recent_cases.hpp"
@@ -68,7 +69,7 @@ struct MainWindow::Impl {
   OverlayModel* overlay = nullptr;
   // actions
   QAction *open_folder = nullptr, *open_files = nullptr, *segment = nullptr, *cancel = nullptr,
-          *export_labels = nullptr, *export_report = nullptr, *export_agreement = nullptr, *export_dicom_seg = nullptr, *screenshot = nullptr, *reset_views = nullptr,
+          *export_labels = nullptr, *export_report = nullptr, *export_agreement = nullptr, *export_dicom_seg = nullptr, *dicom_series = nullptr, *screenshot = nullptr, *reset_views = nullptr,
           *layout_1x1 = nullptr, *layout_2x2 = nullptr, *crosshair = nullptr, *check_alignment = nullptr, *load_model = nullptr,
           *default_model = nullptr, *quit = nullptr;
   QMenu* recent_menu = nullptr;
@@ -144,6 +145,12 @@ MainWindow::MainWindow(bool rendering, QWidget* parent) : QMainWindow(parent), d
     Q_EMIT overlayChanged();
   });
   connect(d_->bar, &ModalityBar::assignRequested, this, &MainWindow::chooseAssign);
+  connect(d_->cases, &CaseController::dicomAssignmentNeeded, this, [this](const QString& folder) {
+    setStatus(QString("%1: the series' descriptions name no sequence; say which is which.").arg(folder));
+    if (!isVisible()) return;  // headless: the status line says it
+    DicomSeriesDialog dlg(d_->cases->unassignedSeries(), {}, this);
+    if (dlg.exec() == QDialog::Accepted) d_->cases->openDicomFolder(folder, dlg.assignment(), d_->async);
+  });
   connect(d_->views, &viz::ViewArea::cursorChanged, d_->cursor_label, &QLabel::setText);
   connect(d_->views, &viz::ViewArea::hoverChanged, d_->cursor_label, &QLabel::setText);
 
@@ -196,6 +203,9 @@ void MainWindow::buildActions() {
   d.export_dicom_seg->setToolTip("The segmentation as a DICOM Segmentation object referring to the DICOM series the "
                                  "case was read from (for a PACS or a DICOM viewer)");
   connect(d.export_dicom_seg, &QAction::triggered, this, &MainWindow::chooseExportDicomSeg);
+  d.dicom_series = new QAction("DICOM &series...", this);
+  d.dicom_series->setToolTip("Which series of the DICOM folder is which sequence: confirm or change the proposals");
+  connect(d.dicom_series, &QAction::triggered, this, &MainWindow::chooseDicomSeries);
   d.screenshot = new QAction("Save screens&hot...", this);
   connect(d.screenshot, &QAction::triggered, this, &MainWindow::chooseScreenshot);
   d.reset_views = new QAction("Reset views", this);
@@ -244,6 +254,7 @@ void MainWindow::buildUi(bool rendering) {
   file->addAction(d.open_folder);
   file->addAction(d.open_files);
   d.recent_menu = file->addMenu("Open &recent");
+  file->addAction(d.dicom_series);
   file->addSeparator();
   file->addAction(d.export_labels);
   file->addAction(d.export_report);
@@ -705,7 +716,17 @@ void MainWindow::chooseFiles() {
   if (!files.isEmpty()) openPaths(files);
 }
 
+void MainWindow::chooseDicomSeries() {
+  if (!d_->cases->isDicomCase()) return;
+  DicomSeriesDialog dlg(d_->cases->dicomSeries(), d_->cases->dicomChosen(), this);
+  if (dlg.exec() == QDialog::Accepted) d_->cases->reassignDicom(dlg.assignment(), d_->async);
+}
+
 void MainWindow::chooseAssign(int slot) {
+  if (d_->cases->isDicomCase() && slot < kNumModalities) {  // a DICOM case: which series is which
+    chooseDicomSeries();
+    return;
+  }
   const QString name = slot == kSegSlot ? QString("segmentation") : q(std::string(modality_display(slot)));
   const QString f = QFileDialog::getOpenFileName(this, QString("Assign a file to %1").arg(name), d_->cases->caseFolder(),
                                                  "NIfTI images (*.nii *.nii.gz);;All files (*)");
@@ -778,6 +799,7 @@ void MainWindow::updateActions() {
   d.export_report->setEnabled(d.overlay->canExportReport());
   d.export_agreement->setEnabled(d.overlay->canExportAgreement());
   d.export_dicom_seg->setEnabled(d.overlay->canExportDicomSeg());
+  d.dicom_series->setEnabled(d.cases->isDicomCase() && !d.cases->isLoading());
   d.screenshot->setEnabled(true);
 }
 

@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "gmd/gui/case_controller.hpp"
+#include "gmd/gui/dicom_series_dialog.hpp"
 #include "gmd/io/dicom.hpp"
 #include "gmd/io/nifti.hpp"
 #include "gmd/io/resample.hpp"
@@ -332,11 +333,65 @@ TEST(CaseController, OpensADicomFolderFromTheSeriesDescriptions) {
   EXPECT_EQ(d.present(), parse_subset("flair,t1ce"));
   ASSERT_TRUE(d.openFolder(qs(nifti)));
   EXPECT_TRUE(d.inputNotes().isEmpty());
-  // Series that name no modality: nothing to open, said in words.
+  // Series that name no modality: a question (which is which?), not a silent guess; answered, the case opens.
   gmd::io::write_dicom_series(flair, root / "unnamed" / "1", "Series 7", "1.2.826.0.1.3680043.9.11.1",
                               "1.2.826.0.1.3680043.9.11");
+  QSignalSpy asked(&d, &CaseController::dicomAssignmentNeeded);
   EXPECT_FALSE(d.openFolder(qs(root / "unnamed")));
   EXPECT_TRUE(d.lastError().contains("assign")) << d.lastError().toStdString();
+  ASSERT_EQ(asked.count(), 1);
+  ASSERT_EQ(d.unassignedSeries().size(), 1u);
+  ASSERT_TRUE(d.openDicomFolder(asked.front().at(0).toString(), {{"1.2.826.0.1.3680043.9.11.1", 0}}, false))
+      << d.lastError().toStdString();
+  EXPECT_EQ(d.present(), parse_subset("flair"));
+  EXPECT_TRUE(d.isDicomCase());
+
+  // The user's word over the proposals, from the open case: the FLAIR series as T2, the T1ce kept; then asynchronously.
+  ASSERT_TRUE(d.openFolder(qs(dicom)));
+  ASSERT_EQ(d.dicomSeries().size(), 2u);
+  EXPECT_EQ(d.dicomChosen()[0], "1.2.826.0.1.3680043.9.10.1");
+  EXPECT_EQ(d.dicomChosen()[2], "1.2.826.0.1.3680043.9.10.2");
+  const std::map<std::string, int> swap{{"1.2.826.0.1.3680043.9.10.1", 3}, {"1.2.826.0.1.3680043.9.10.2", 2}};
+  ASSERT_TRUE(d.reassignDicom(swap, false)) << d.lastError().toStdString();
+  EXPECT_EQ(d.present(), parse_subset("t1ce,t2"));
+  EXPECT_EQ(d.dicomOverrides(), swap);
+  EXPECT_EQ(d.dicomChosen()[3], "1.2.826.0.1.3680043.9.10.1");
+  EXPECT_TRUE(d.inputNotes().join("\n").contains("T2: series 'AX FLAIR' (as assigned)")) << d.inputNotes().join("\n").toStdString();
+  ASSERT_TRUE(d.reassignDicom({{"1.2.826.0.1.3680043.9.10.1", -1}}, true));
+  ASSERT_TRUE(d.waitForLoaded(20000));
+  EXPECT_EQ(d.present(), parse_subset("t1ce"));
+  // A NIfTI case has no series to reassign.
+  ASSERT_TRUE(d.openFolder(qs(nifti)));
+  EXPECT_FALSE(d.isDicomCase());
+  EXPECT_FALSE(d.reassignDicom(swap, false));
+}
+
+// The series dialog: rows start from the case's choice, a modality given twice or nothing used is refused in words,
+// the assignment names every series.
+TEST(DicomSeriesDialog, StartsFromTheChoiceAndRefusesContradictions) {
+  std::vector<gmd::io::DicomSeries> series(3);
+  const char* names[] = {"AX FLAIR", "T1 +C", "Series 9"};
+  for (int i = 0; i < 3; ++i) {
+    series[static_cast<size_t>(i)].uid = "1.2." + std::to_string(i + 1);
+    series[static_cast<size_t>(i)].description = names[i];
+    series[static_cast<size_t>(i)].files = {"a", "b", "c"};
+  }
+  series[0].proposed = 0;
+  series[1].proposed = 2;
+  DicomSeriesDialog dlg(series, {"1.2.1", "", "1.2.2", ""});
+  ASSERT_EQ(dlg.rows(), 3);
+  EXPECT_EQ(dlg.choice(0), 0);
+  EXPECT_EQ(dlg.choice(1), 2);
+  EXPECT_EQ(dlg.choice(2), -1);
+  EXPECT_EQ(dlg.problem(), QString());
+  dlg.setChoice(2, 2);  // a second T1ce
+  EXPECT_TRUE(dlg.problem().contains("T1ce is given to two series")) << dlg.problem().toStdString();
+  dlg.setChoice(1, 3);
+  EXPECT_EQ(dlg.problem(), QString());
+  const auto a = dlg.assignment();
+  EXPECT_EQ(a, (std::map<std::string, int>{{"1.2.1", 0}, {"1.2.2", 3}, {"1.2.3", 2}}));
+  for (int r = 0; r < 3; ++r) dlg.setChoice(r, -1);
+  EXPECT_TRUE(dlg.problem().contains("No series is used"));
 }
 
 // Files on grids of their own (converted one series at a time): the loader registers them onto the reference on its

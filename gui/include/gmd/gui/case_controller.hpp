@@ -9,12 +9,15 @@
 #include <QStringList>
 #include <array>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
+#include <vector>
 
 #include "gmd/common/modality.hpp"
 #include "gmd/gui/background_job.hpp"
 #include "gmd/gui/case_files.hpp"
+#include "gmd/io/dicom.hpp"
 #include "gmd/gui/modality_bar_model.hpp"
 #include "gmd/io/case.hpp"
 
@@ -45,6 +48,20 @@ class CaseController : public QObject {
   bool removeModality(int slot);
   void clear();
 
+  // A case read from DICOM series: every series of its folder (with the proposals), and the user's assignment so far
+  // (series UID -> modality, -1 = skip; empty = the proposals).
+  bool isDicomCase() const { return case_ && !dicom_series_.empty(); }
+  const std::vector<io::DicomSeries>& dicomSeries() const { return dicom_series_; }
+  const std::map<std::string, int>& dicomOverrides() const { return dicom_overrides_; }
+  const std::vector<io::DicomSeries>& unassignedSeries() const { return unassigned_series_; }
+  // The series each modality of the open case was read from (UID; "" when none).
+  std::array<std::string, kNumModalities> dicomChosen() const;
+  // Reads a DICOM folder with the user's assignment over the proposals, on the worker like openFolderAsync (async) or
+  // right away; false when a load is running (or, synchronously, when reading failed: errorOccurred says why).
+  bool openDicomFolder(const QString& dir, const std::map<std::string, int>& overrides, bool async = true);
+  // The same for the open DICOM case's folder (the overrides replace the previous ones); false when none is open.
+  bool reassignDicom(const std::map<std::string, int>& overrides, bool async = true);
+
   bool hasCase() const;
   std::shared_ptr<const io::Case> currentCase() const;
   QString caseId() const;
@@ -71,19 +88,28 @@ class CaseController : public QObject {
   // While loading on the worker (a DICOM folder: "reading T2", "registering FLAIR onto T1ce"), fraction 0..1.
   void loadProgress(const QString& stage, double fraction);
   void loaded(bool ok);
+  // A DICOM folder whose series name no modality (descriptions a scanner made up): a question for the user, not an
+  // error. unassignedSeries() lists them; openDicomFolder(folder, assignment) reads them once assigned.
+  void dicomAssignmentNeeded(const QString& folder);
 
  private:
   struct LoadedCase {
     std::shared_ptr<io::Case> c;
     QStringList notes;
+    std::vector<io::DicomSeries> series;  // DICOM: every series of the folder
+    std::map<std::string, int> overrides;  // DICOM: the assignment the case was read with
+    bool unassigned = false;               // DICOM: no series names a modality; c is null, series are listed
   };
-  static LoadedCase read_dicom(const std::filesystem::path& dir, const JobControl* job = nullptr);
+  static LoadedCase read_dicom(const std::filesystem::path& dir, const std::map<std::string, int>& overrides = {},
+                               const JobControl* job = nullptr);
   static LoadedCase read_files(const io::CaseFiles& files, const JobControl* job = nullptr);
   bool load(const io::CaseFiles& files, const QString& folder);
   // Starts `read` (returns a LoadedCase) on the loader; the case goes to `folder`, a failure is titled `title`.
   bool loadAsync(const std::function<std::any(const JobControl&)>& read, const QString& folder, const QString& title,
                  const QString& out_of_memory);
-  void apply(std::shared_ptr<io::Case> c, const QString& folder, const QStringList& notes = {});
+  // A read's outcome: the case applied (true), or, for a DICOM folder with nothing assigned, the question asked.
+  bool take(const LoadedCase& l, const QString& folder);
+  void apply(const LoadedCase& l, const QString& folder);
   // Sorting/validation of openFiles without reading images; false + errorOccurred on problems.
   bool filesToCase(const QStringList& paths, const QHash<QString, int>& assigned, io::CaseFiles* files,
                    QString* folder);
@@ -98,6 +124,9 @@ class CaseController : public QObject {
   BackgroundJob* loader_ = nullptr;  // openFolderAsync / openFilesAsync
   QString pending_folder_, pending_title_;
   QStringList input_notes_;
+  std::vector<io::DicomSeries> dicom_series_;
+  std::map<std::string, int> dicom_overrides_;
+  std::vector<io::DicomSeries> unassigned_series_;  // the last folder whose series named no modality
 };
 
 }  // namespace gmd::gui

@@ -97,6 +97,7 @@ class MainWindow : public QMainWindow {
   void chooseExportReport();
   void chooseExportAgreement();
   void chooseExportDicomSeg();
+  void chooseDicomSeries();  // a DICOM case: which series is which sequence
   // View > Check alignment: the displayed sequence and the reference in alternating cubes.
   void setAlignmentCheck(bool on);
   bool alignmentCheck() const;
