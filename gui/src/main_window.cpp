@@ -146,8 +146,13 @@ MainWindow::MainWindow(bool rendering, QWidget* parent) : QMainWindow(parent), d
   });
   connect(d_->bar, &ModalityBar::assignRequested, this, &MainWindow::chooseAssign);
   connect(d_->cases, &CaseController::dicomAssignmentNeeded, this, [this](const QString& folder) {
+    if (!d_->dialogs) {  // headless: no one to ask
+      showError("DICOM series", QString("%1: the series' descriptions name no sequence (FLAIR, T1, T1ce, T2); say "
+                                        "which is which in File > DICOM series, or with gmd segment --assign")
+                                    .arg(folder));
+      return;
+    }
     setStatus(QString("%1: the series' descriptions name no sequence; say which is which.").arg(folder));
-    if (!isVisible()) return;  // headless: the status line says it
     DicomSeriesDialog dlg(d_->cases->unassignedSeries(), {}, this);
     if (dlg.exec() == QDialog::Accepted) d_->cases->openDicomFolder(folder, dlg.assignment(), d_->async);
   });
