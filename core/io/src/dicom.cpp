@@ -12,13 +12,13 @@
 #include <cctype>
 #include <cmath>
 #include <cstdio>
-#include <fstream>
 #include <set>
 #include <sstream>
 
 #include "gmd/common/error.hpp"
 #include "gmd/common/modality.hpp"
 #include "gmd/io/itk_image.hpp"
+#include "dicom_file.hpp"
 #include "gmd/io/align.hpp"
 #include "gmd/io/resample.hpp"
 
@@ -81,12 +81,7 @@ std::string orientation_name(const std::array<double, 3>& row, const std::array<
   return az == m ? "axial" : ay == m ? "coronal" : "sagittal";
 }
 
-bool has_dicom_preamble(const fs::path& f) {
-  std::ifstream in(f, std::ios::binary);
-  char buf[132];
-  if (!in.read(buf, sizeof buf)) return false;
-  return buf[128] == 'D' && buf[129] == 'I' && buf[130] == 'C' && buf[131] == 'M';
-}
+using detail::has_dicom_preamble;
 
 bool is_dicomdir_file(const fs::path& p) {
   std::error_code ec;

@@ -93,6 +93,16 @@ Vec3 slice_far_corner(const Vec3& first, const Vec3& row_dir, const Vec3& col_di
 
 
 CodeSequenceMacro code(const Code& c) { return CodeSequenceMacro(c.value, c.scheme, c.meaning); }
+// A code's value, scheme and meaning, as read back.
+void read_code(CodeSequenceMacro& c, std::string& value, std::string& scheme, std::string& meaning) {
+  OFString v;
+  c.getCodeValue(v);
+  value = v.c_str();
+  c.getCodingSchemeDesignator(v);
+  scheme = v.c_str();
+  c.getCodeMeaning(v);
+  meaning = v.c_str();
+}
 
 // One source slice's header.
 struct SourceSlice {
@@ -451,20 +461,8 @@ DicomSegInfo read_dicom_seg(const fs::path& file, const Geometry& geom) {
     s->getSegmentDescription(v);
     out.description = str(v);
     out.algorithm_type = str(DcmSegTypes::algoType2OFString(s->getSegmentAlgorithmType()));
-    CodeSequenceMacro& cat = s->getSegmentedPropertyCategoryCode();
-    cat.getCodeValue(v);
-    out.category_code = str(v);
-    cat.getCodingSchemeDesignator(v);
-    out.category_scheme = str(v);
-    cat.getCodeMeaning(v);
-    out.category_meaning = str(v);
-    CodeSequenceMacro& type = s->getSegmentedPropertyTypeCode();
-    type.getCodeValue(v);
-    out.type_code = str(v);
-    type.getCodingSchemeDesignator(v);
-    out.type_scheme = str(v);
-    type.getCodeMeaning(v);
-    out.type_meaning = str(v);
+    read_code(s->getSegmentedPropertyCategoryCode(), out.category_code, out.category_scheme, out.category_meaning);
+    read_code(s->getSegmentedPropertyTypeCode(), out.type_code, out.type_scheme, out.type_meaning);
     out.label_value = label_of(out);
     label_of_number[n] = out.label_value;
     info.segments.push_back(out);

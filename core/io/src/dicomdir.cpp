@@ -3,10 +3,10 @@
 #include <dcmtk/dcmdata/dcddirif.h>
 
 #include <algorithm>
-#include <fstream>
 
 #include "gmd/common/error.hpp"
 #include "dcmtk_log.hpp"
+#include "dicom_file.hpp"
 #include "gmd/io/dicom.hpp"
 
 namespace gmd::io {
@@ -18,9 +18,7 @@ fs::path write_dicomdir(const fs::path& root) {
   for (auto it = fs::recursive_directory_iterator(root, ec); !ec && it != fs::recursive_directory_iterator();
        it.increment(ec)) {
     if (!it->is_regular_file() || it->path().filename() == "DICOMDIR") continue;
-    std::ifstream in(it->path(), std::ios::binary);
-    char buf[132];
-    if (in.read(buf, sizeof buf) && std::string(buf + 128, 4) == "DICM") files.push_back(fs::relative(it->path(), root));
+    if (detail::has_dicom_preamble(it->path())) files.push_back(fs::relative(it->path(), root));
   }
   if (ec) throw InputError(root.string() + ": cannot list folder: " + ec.message());
   if (files.empty()) throw InputError(root.string() + ": holds no DICOM file to put in a DICOMDIR");

@@ -49,9 +49,7 @@ nlohmann::json SegmentationReport::to_json() const {
 
 nlohmann::json registration_json(const io::Case& c) {
   nlohmann::json j;
-  int reference = -1;
-  for (int m : {2, 0, 1, 3})
-    if (reference < 0 && c.images[m]) reference = m;  // load_dicom_case's order
+  const int reference = io::reference_modality(c.present());  // the order align_images uses
   for (int m = 0; m < kNumModalities; ++m) {
     if (!c.registration[m]) continue;
     const io::Registration& r = *c.registration[m];
