@@ -9,7 +9,7 @@ PKGS=(
   qt6-base-dev qt6-charts-dev libqt6opengl6-dev qt6-svg-dev
   libvtk9-dev
   libinsighttoolkit5-dev libdcmtk-dev dicom3tools
-  libtorch-dev
+  libtorch-dev libgloo-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libssl-dev
   clang-14 libfuzzer-14-dev

@@ -11,6 +11,10 @@
 #include "gmd/common/error.hpp"
 #include "gmd/common/run_files.hpp"
 #include "gmd/common/fs_util.hpp"
+#include "gmd/common/local_launch.hpp"
+#include "gmd/engine/cuda.hpp"
+#include "gmd/engine/dist.hpp"
+#include "gmd/engine/model_io.hpp"
 #include "gmd/engine/threads.hpp"
 #include "gmd/common/train_request.hpp"
 #include "gmd/engine/train_job.hpp"
@@ -66,6 +70,9 @@ void add_train(CLI::App& app) {
   cmd->add_option("--val-cases", r.val_cases, "Held-out validation cases (last N; -1 = 20%)")->capture_default_str();
   cmd->add_option("--infer-patch", r.infer_patch, "Sliding-window size recorded for inference (0 = the training patch: GroupNorm statistics depend on the window)")->capture_default_str();
   add_threads_option(cmd, r.threads);
+  cmd->add_option("--nproc", r.nproc, "Processes on this machine training together (data parallel over c10d; --batch is the global batch, shared out). Launchers such as torchrun, srun or mpirun set RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR and MASTER_PORT instead")->capture_default_str();
+  cmd->add_option("--dist-backend", r.dist_backend, choices(TrainRequest::dist_backends()) + ": c10d backend of a multi-process run (auto: nccl on CUDA, else gloo)")->capture_default_str();
+  cmd->add_option("--dist-timeout", r.dist_timeout, "Seconds a process waits for the others (rendezvous, each all-reduce) before the run ends with an error naming it")->capture_default_str();
   cmd->add_flag("--resume", o->resume, "Continue from RUN/checkpoint.pt");
   cmd->add_flag("--dry-run", o->dry_run, "Check the request, print it as JSON (the form RUN/studio-train.json keeps) and exit without training");
   cmd->callback([o] {
@@ -77,10 +84,39 @@ void add_train(CLI::App& app) {
       std::cout << r.to_json().dump(2) << "\n";
       return;
     }
-    check_output_folder(r.run_dir, "--out");
+    engine::DistSettings dist = engine::dist_settings_from_env();
+    if (dist.world > 1 && r.nproc > 1 && r.nproc != dist.local_world)
+      throw UsageError("--nproc " + std::to_string(r.nproc) + " inside a job launched with WORLD_SIZE=" +
+                       std::to_string(dist.world) + " (drop --nproc, or run gmd train outside the launcher)");
+    if (dist.world == 1 || dist.rank == 0) check_output_folder(r.run_dir, "--out");
     if (o->resume && !std::filesystem::is_regular_file(std::filesystem::path(r.run_dir) / run_files::kCheckpoint))
       throw InputError(r.run_dir + "/checkpoint.pt: no checkpoint to resume from (start without --resume)");
-    const int threads = engine::set_threads(r.threads);
+    if (dist.world == 1 && r.nproc > 1) {
+      // The launcher: N copies of this command as one job; the ranks read the data, train and write.
+      std::signal(SIGINT, on_signal);
+      std::signal(SIGTERM, on_signal);
+      const std::vector<std::string> args = r.arguments(o->resume);
+      spdlog::info("starting {} training processes on this machine", r.nproc);
+      const LaunchResult res = launch_local(self_executable(), args, r.nproc, &g_stop, r.dist_timeout);
+      if (res.exit_code != 0) {
+        std::cerr << "gmd: error: train --nproc " << r.nproc << ": " << res.error << "; the last checkpoint in "
+                  << r.run_dir << " is intact (continue with --resume)\n";
+        std::exit(res.exit_code == 2 ? 2 : 1);
+      }
+      std::cout << (g_stop ? "stopped; checkpoint and model written to " : "done; model written to ") << r.run_dir
+                << "\n";
+      return;
+    }
+    if (dist.world > 1) {
+      // A rank: its lines say which it is; only rank 0 reports progress.
+      spdlog::set_pattern("[%H:%M:%S] [rank " + std::to_string(dist.rank) + "] [%^%l%$] %v");
+      if (dist.rank != 0 && spdlog::get_level() < spdlog::level::warn) spdlog::set_level(spdlog::level::warn);
+    }
+    // Local ranks share the machine's cores unless --threads says otherwise.
+    const int threads =
+        engine::set_threads(r.threads > 0 || dist.local_world <= 1
+                                ? r.threads
+                                : std::max(1, engine::available_cores() / dist.local_world));
 #if GMD_CLI_FULL
     engine::TrainingData data = pipeline::load_training_data(r);
 #else
@@ -95,7 +131,18 @@ void add_train(CLI::App& app) {
     std::signal(SIGTERM, on_signal);
     engine::TrainControl ctl;
     ctl.stop = &g_stop;
+    std::unique_ptr<engine::Communicator> comm;
+    if (dist.world > 1) {
+      dist.backend = r.dist_backend;
+      dist.timeout_s = r.dist_timeout;
+      // Each local rank on its own GPU (one GPU per task under Slurm's CUDA_VISIBLE_DEVICES: index 0).
+      if (engine::cuda::available()) engine::cuda::set_current_device(dist.local_rank % engine::cuda::device_count());
+      comm = std::make_unique<engine::Communicator>(dist, engine::resolve_device(r.device));
+      ctl.comm = comm.get();
+    }
     engine::run_training(r, std::move(data), o->resume, ctl);
+    // Ranks of `--nproc` leave the last word to their launcher; of another launcher, rank 0 says it.
+    if (dist.world > 1 && (dist.rank != 0 || r.nproc > 1)) return;
     std::cout << (g_stop ? "stopped; checkpoint and model written to " : "done; model written to ") << r.run_dir << "\n";
   });
 }

@@ -69,6 +69,9 @@ int main(int argc, char** argv) {
   } catch (const gmd::InputError& e) {
     std::cerr << "gmd: error: " << e.what() << "\n";
     return 2;
+  } catch (const gmd::DistError& e) {
+    std::cerr << "gmd: error: " << e.what() << "\n";
+    return gmd::kExitLostPeer;
   } catch (const gmd::Cancelled&) {
     std::cerr << "gmd: cancelled\n";
     return 130;

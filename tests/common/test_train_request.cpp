@@ -77,6 +77,10 @@ TEST(TrainRequest, ValidateNamesTheFirstProblem) {
   EXPECT_NE(with([](TrainRequest& x) { x.fg_prob = 1.5; }).find("between 0 and 1"), std::string::npos);
   EXPECT_NE(with([](TrainRequest& x) { x.lr = 0; }).find("learning rate"), std::string::npos);
   EXPECT_NE(with([](TrainRequest& x) { x.val_every = -1; }).find("negative"), std::string::npos);
+  EXPECT_NE(with([](TrainRequest& x) { x.batch = 3; }).find("must be a multiple of 2"), std::string::npos);
+  EXPECT_NE(with([](TrainRequest& x) { x.nproc = 0; }).find("--nproc"), std::string::npos);
+  EXPECT_NE(with([](TrainRequest& x) { x.dist_backend = "mpi"; }).find("distributed backend 'mpi'"), std::string::npos);
+  EXPECT_NE(with([](TrainRequest& x) { x.dist_timeout = 0; }).find("timeout"), std::string::npos);
   EXPECT_EQ(unusual().patch_multiple(), 16);
   EXPECT_EQ(with([](TrainRequest& x) { x.widths = "4,8,16"; x.patch = 24; }), "");
   // The options alone: no folders needed, the same words for the rest.
@@ -100,8 +104,10 @@ TEST(TrainRequest, FromRunReadsConfigAndCard) {
                                  {"gmd", {{"projection", "simultaneous"}, {"combine", "mean"}}},
                                  {"net", {{"widths", {4, 8, 16, 32}}, {"fusion", "feature"}, {"modality_stem", true}}},
                                  {"extra_card", {{"inference", {{"patch", 64}}}}}};
-  const nlohmann::json card = {{"data", {{"dir", "cases"}, {"cache", "/c/train.gmdcache"}, {"val_cases", {"a", "b"}}}}};
+  const nlohmann::json card = {{"data", {{"dir", "cases"}, {"cache", "/c/train.gmdcache"}, {"val_cases", {"a", "b"}}}},
+                               {"world_size", 2}};
   const TrainRequest r = TrainRequest::from_run(config, card);
+  EXPECT_EQ(r.nproc, 2);  // trained by two processes: reopens with two
   EXPECT_EQ(r.method, "vanilla");
   EXPECT_EQ(r.steps, 300);
   EXPECT_EQ(r.patch, 32);

@@ -32,6 +32,9 @@ inline gmd::TrainRequest unusual_request() {
   r.val_cases = 3;
   r.infer_patch = 96;
   r.threads = 1;
+  r.nproc = 2;
+  r.dist_backend = "gloo";
+  r.dist_timeout = 12.5;
   return r;
 }
 

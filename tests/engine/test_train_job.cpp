@@ -26,13 +26,17 @@ Sample tiny_sample(const std::string& id, gmd::SubsetMask present, int64_t n = 8
   return s;
 }
 
-// The request's fields that config.json holds (the folders, the split and the thread count are not in it).
+// The request's fields that config.json holds (the folders, the split, the thread count and how the processes meet
+// are not in it; model.json records the world size).
 TrainRequest unusual_valid() {
   TrainRequest r = gmd_test::unusual_request();
   r.data_dir = r.run_dir = "";
   r.val_cases = -1;
   r.infer_patch = 0;
   r.threads = 0;
+  r.nproc = 1;
+  r.dist_backend = "auto";
+  r.dist_timeout = 300;
   return r;
 }
 }  // namespace

@@ -23,6 +23,7 @@
 #include "gmd/common/regions.hpp"
 #include "gmd/common/train_request.hpp"
 #include "../common/unusual_request.hpp"
+#include "cli_run.hpp"
 #include "gmd/io/case.hpp"
 #include "gmd/io/dicom.hpp"
 #include "gmd/io/dicom_seg.hpp"
@@ -35,20 +36,8 @@ namespace fs = std::filesystem;
 namespace {
 const std::string kGmd = std::string(GMD_BINARY_DIR) + "/app/gmd/gmd";
 
-struct Result {
-  int rc;
-  std::string out;
-};
-Result run_command(const std::string& cmd) {
-  Result r{-1, ""};
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  if (!p) return r;
-  std::array<char, 4096> buf{};
-  while (fgets(buf.data(), buf.size(), p)) r.out += buf.data();
-  const int st = pclose(p);
-  r.rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
+using gmd_test::Result;
+using gmd_test::run_command;
 Result run(const std::string& args) { return run_command(kGmd + " " + args); }
 Result run_shell(const std::string& script) { return run_command("bash -c '" + script + "'"); }
 std::string slurp(const fs::path& p) {

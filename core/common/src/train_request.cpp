@@ -77,6 +77,11 @@ const std::vector<std::string>& TrainRequest::amps() {
   return v;
 }
 
+const std::vector<std::string>& TrainRequest::dist_backends() {
+  static const std::vector<std::string> v{"auto", "gloo", "nccl"};
+  return v;
+}
+
 std::vector<int64_t> TrainRequest::parse_widths(const std::string& text) {
   std::vector<int64_t> w;
   std::stringstream ss(text);
@@ -142,6 +147,12 @@ std::string TrainRequest::validate_options() const {
   if (val_every < 0 || checkpoint_every < 0) return "intervals must not be negative";
   if (val_cases < -1) return "validation cases must be -1 (20 %) or a count";
   if (threads < 0) return "threads must not be negative";
+  if (nproc < 1 || nproc > 256) return "processes (--nproc) must be between 1 and 256";
+  if (batch % nproc != 0)
+    return "the batch (" + std::to_string(batch) + ") is shared out over " + std::to_string(nproc) +
+           " processes: it must be a multiple of " + std::to_string(nproc);
+  if (const std::string e = check("distributed backend", dist_backend, dist_backends()); !e.empty()) return e;
+  if (!(dist_timeout > 0)) return "the distributed timeout must be positive";
   return {};
 }
 
@@ -170,7 +181,10 @@ std::vector<std::string> TrainRequest::arguments(bool resume) const {
                              "--val-every", std::to_string(val_every),
                              "--val-cases", std::to_string(val_cases),
                              "--infer-patch", std::to_string(infer_patch),
-                             "--threads", std::to_string(threads)};
+                             "--threads", std::to_string(threads),
+                             "--nproc", std::to_string(nproc),
+                             "--dist-backend", dist_backend,
+                             "--dist-timeout", number(dist_timeout)};
   if (stem) a.push_back("--stem");
   if (resume) a.push_back("--resume");
   return a;
@@ -201,7 +215,10 @@ nlohmann::json TrainRequest::to_json() const {
           {"val_every", val_every},
           {"val_cases", val_cases},
           {"infer_patch", infer_patch},
-          {"threads", threads}};
+          {"threads", threads},
+          {"nproc", nproc},
+          {"dist_backend", dist_backend},
+          {"dist_timeout", dist_timeout}};
 }
 
 TrainRequest TrainRequest::from_json(const nlohmann::json& j) {
@@ -238,6 +255,9 @@ TrainRequest TrainRequest::from_json(const nlohmann::json& j) {
   get(j, "val_cases", r.val_cases, where);
   get(j, "infer_patch", r.infer_patch, where);
   get(j, "threads", r.threads, where);
+  get(j, "nproc", r.nproc, where);
+  get(j, "dist_backend", r.dist_backend, where);
+  get(j, "dist_timeout", r.dist_timeout, where);
   return r;
 }
 
@@ -290,6 +310,8 @@ TrainRequest TrainRequest::from_run(const nlohmann::json& config, const nlohmann
   int64_t window = 0;
   get(inference, "patch", window, where);
   r.infer_patch = window == r.patch ? 0 : window;
+  // A run trained by several local processes reopens with as many (the card records the last world size).
+  if (card.is_object()) get(card, "world_size", r.nproc, where);
   return r;
 }
 

@@ -66,4 +66,12 @@ void release_cached_memory() {
 #endif
 }
 
+void set_current_device(int index) {
+#if GMD_WITH_CUDA
+  if (index >= 0 && index < device_count()) c10::cuda::set_device(static_cast<c10::DeviceIndex>(index));
+#else
+  (void)index;
+#endif
+}
+
 }  // namespace gmd::engine::cuda

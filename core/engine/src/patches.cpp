@@ -24,7 +24,10 @@ void PatchSampler::prepare() {
   }
 }
 
-Batch PatchSampler::draw(int64_t step) const {
+Batch PatchSampler::draw(int64_t step, int rank, int world) const {
+  if (world < 1 || rank < 0 || rank >= world || cfg_.batch % world != 0)
+    throw std::invalid_argument("patch sampler: batch " + std::to_string(cfg_.batch) + " cannot be split over " +
+                                std::to_string(world) + " ranks (rank " + std::to_string(rank) + ")");
   auto rng = step_rng(cfg_.seed, step, kTagBatch);
   const int64_t mult = cfg_.net.multiple();
   std::vector<size_t> items;
@@ -45,13 +48,19 @@ Batch PatchSampler::draw(int64_t step) const {
       p[a] = std::min(p[a], (dim + mult - 1) / mult * mult);
     }
   }
+  // This rank's share of the batch (all of it for one process; the whole one-case batch when it fell back to one).
+  const size_t per = items.size() == 1 ? 1 : items.size() / static_cast<size_t>(world);
+  const size_t first = items.size() == 1 ? 0 : per * static_cast<size_t>(rank);
   Batch out;
   out.available = avail;
   std::vector<torch::Tensor> imgs, tgts;
-  for (size_t i : items) {
+  for (size_t b = 0; b < items.size(); ++b) {
+    const size_t i = items[b];
+    const CropDraw d = draw_crop(set_[i], rng);  // drawn for every item: the sequence is the same on every rank
+    if (b < first || b >= first + per) continue;
     PatchClass cls = PatchClass::Random;
     std::array<int64_t, 3> centre{};
-    auto [img, tgt] = crop(i, p, avail, rng, cls, centre);
+    auto [img, tgt] = crop(i, p, avail, d, cls, centre);
     imgs.push_back(img);
     tgts.push_back(tgt);
     out.ids.push_back(set_[i].id);
@@ -63,26 +72,33 @@ Batch PatchSampler::draw(int64_t step) const {
   return out;
 }
 
+PatchSampler::CropDraw PatchSampler::draw_crop(const Sample& s, std::mt19937_64& rng) {
+  // Every random number unconditionally, in a fixed order (the sequence never depends on the data).
+  CropDraw d;
+  d.u_fg = uniform01(rng);
+  d.u_cls = uniform01(rng);
+  d.u_vox = uniform01(rng);
+  for (int a = 0; a < 3; ++a) d.centre[static_cast<size_t>(a)] = uniform_int(rng, 0, s.image.size(a + 1) - 1);
+  for (bool& f : d.flip) f = uniform01(rng) < 0.5;
+  for (size_t m = 0; m < static_cast<size_t>(kNumModalities); ++m) {
+    d.scale[m] = uniform_real(rng, 0.9, 1.1);
+    d.shift[m] = uniform_real(rng, -0.1, 0.1);
+  }
+  return d;
+}
+
 std::pair<torch::Tensor, torch::Tensor> PatchSampler::crop(size_t i, const std::array<int64_t, 3>& p,
-                                                           SubsetMask avail, std::mt19937_64& rng, PatchClass& cls,
+                                                           SubsetMask avail, const CropDraw& d, PatchClass& cls,
                                                            std::array<int64_t, 3>& centre) const {
   const Sample& s = set_[i];
   const int64_t dims[3] = {s.image.size(1), s.image.size(2), s.image.size(3)};
-  // Draw every random number unconditionally, in a fixed order (the sequence never depends on the data).
-  const double u_fg = uniform01(rng);
-  const double u_cls = uniform01(rng);
-  const double u_vox = uniform01(rng);
-  int64_t c[3];
-  for (int a = 0; a < 3; ++a) c[a] = uniform_int(rng, 0, dims[a] - 1);
-  bool flip[3];
-  for (bool& f : flip) f = uniform01(rng) < 0.5;
-  double scale[kNumModalities], shift[kNumModalities];
-  for (int m = 0; m < kNumModalities; ++m) {
-    scale[m] = uniform_real(rng, 0.9, 1.1);
-    shift[m] = uniform_real(rng, -0.1, 0.1);
-  }
+  const double u_cls = d.u_cls, u_vox = d.u_vox;
+  int64_t c[3] = {d.centre[0], d.centre[1], d.centre[2]};
+  const auto& flip = d.flip;
+  const auto& scale = d.scale;
+  const auto& shift = d.shift;
   cls = PatchClass::Random;
-  if (u_fg < cfg_.fg_prob) {
+  if (d.u_fg < cfg_.fg_prob) {
     std::vector<int> present;
     for (int k = 0; k < 3; ++k)
       if (class_voxels_[i][static_cast<size_t>(k)].numel() > 0) present.push_back(k);
@@ -121,11 +137,11 @@ std::pair<torch::Tensor, torch::Tensor> PatchSampler::crop(size_t i, const std::
     }
     torch::Tensor ch = img[m];
     // Intensity jitter inside the brain only (the background stays exactly 0, as at inference).
-    ch.copy_(torch::where(ch != 0, ch * scale[m] + shift[m], ch));
+    ch.copy_(torch::where(ch != 0, ch * scale[static_cast<size_t>(m)] + shift[static_cast<size_t>(m)], ch));
   }
   std::vector<int64_t> fdims;
   for (int a = 0; a < 3; ++a)
-    if (flip[a]) fdims.push_back(a + 1);
+    if (flip[static_cast<size_t>(a)]) fdims.push_back(a + 1);
   if (!fdims.empty()) {
     img = img.flip(fdims);
     tgt = tgt.flip(fdims);

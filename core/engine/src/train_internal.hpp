@@ -57,8 +57,15 @@ ParameterSplit split_parameters(SegModelImpl& model);  // throws std::logic_erro
 // ds-gmd: one backward pass per subset loss, GMD on the shared parameters' gradients (Gram matrix, projection,
 // combination), sums for the specific ones; the gradients are set on the parameters. Returns the step's "gmd"
 // metrics object, or null when the Gram matrix is not finite (fp16 overflow: the step is skipped, *finite = false).
+// With several ranks (comm), the per-subset and specific gradients are averaged over the ranks first, in one
+// all-reduce, so everything after runs identically on every rank.
 nlohmann::json backward_gmd(const std::vector<torch::Tensor>& losses, const ParameterSplit& params,
-                            const LossScaler& scaler, const TrainConfig& cfg, int64_t step, bool* finite);
+                            const LossScaler& scaler, const TrainConfig& cfg, int64_t step, bool* finite,
+                            Communicator* comm = nullptr);
+// Averages the tensors over the ranks in place (one all-reduce); nothing for null or world 1.
+void average_over_ranks(Communicator* comm, const std::vector<torch::Tensor>& tensors, int64_t step);
+// The defined gradients of the parameters (the tensors themselves, so averaging them sets the parameters' gradients).
+std::vector<torch::Tensor> grads_of(const std::vector<torch::Tensor>& params);
 // Every other method: one backward pass of the summed subset losses.
 void backward_sum(const std::vector<torch::Tensor>& losses, const std::vector<torch::Tensor>& params,
                   const LossScaler& scaler);
@@ -104,7 +111,9 @@ struct ValResult {
 
 // Validation Dice (WT/TC/ET) of the available modalities, and per subset for cases up to 128^3 voxels; the "val"
 // metrics record.
+// With several ranks (comm), rank r validates cases r, r + world, ... and the Dice sums are all-reduced: every rank
+// returns the same result.
 ValResult run_validation(SegModelImpl& model, const std::vector<Sample>& val, const TrainConfig& cfg,
-                         const torch::Device& device, int64_t step);
+                         const torch::Device& device, int64_t step, Communicator* comm = nullptr);
 
 }  // namespace gmd::engine::detail

@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "gmd/common/metrics_schema.hpp"
+#include "gmd/engine/dist.hpp"
 #include "gmd/engine/gmd.hpp"
 #include "gmd/engine/random.hpp"
 #include "train_internal.hpp"
@@ -62,7 +63,8 @@ ParameterSplit split_parameters(SegModelImpl& model) {
 }
 
 nlohmann::json backward_gmd(const std::vector<torch::Tensor>& losses, const ParameterSplit& params,
-                            const LossScaler& scaler, const TrainConfig& cfg, int64_t step, bool* finite) {
+                            const LossScaler& scaler, const TrainConfig& cfg, int64_t step, bool* finite,
+                            Communicator* comm) {
   const std::vector<torch::Tensor>& shared = params.shared;
   const std::vector<torch::Tensor>& specific = params.specific;
   nlohmann::json gmd_json;
@@ -84,6 +86,16 @@ nlohmann::json backward_gmd(const std::vector<torch::Tensor>& losses, const Para
       if (!t.defined()) continue;
       gspec[p] = gspec[p].defined() ? gspec[p] + t : t;
     }
+  }
+  if (comm != nullptr && comm->world() > 1) {
+    // The same subsets on every rank give the same set of defined gradients, in the same order.
+    std::vector<torch::Tensor> all;
+    for (const auto& gs : gshared)
+      for (const auto& t : gs)
+        if (t.defined()) all.push_back(t);
+    for (const auto& t : gspec)
+      if (t.defined()) all.push_back(t);
+    average_over_ranks(comm, all, step);
   }
   const torch::Tensor gram = gram_matrix(gshared);
   *finite = torch::isfinite(gram).all().item<bool>();
@@ -114,6 +126,19 @@ void backward_sum(const std::vector<torch::Tensor>& losses, const std::vector<to
   if (scaler.enabled)
     for (const auto& p : params)
       if (p.grad().defined()) p.mutable_grad().div_(scaler.scale);
+}
+
+void average_over_ranks(Communicator* comm, const std::vector<torch::Tensor>& tensors, int64_t step) {
+  if (comm == nullptr || comm->world() == 1) return;
+  comm->sum(tensors, "the gradient all-reduce of step " + std::to_string(step + 1));
+  for (const auto& t : tensors) t.div_(static_cast<double>(comm->world()));
+}
+
+std::vector<torch::Tensor> grads_of(const std::vector<torch::Tensor>& params) {
+  std::vector<torch::Tensor> out;
+  for (const auto& p : params)
+    if (p.grad().defined()) out.push_back(p.grad());
+  return out;
 }
 
 void clear_grads(const std::vector<torch::Tensor>& params) {

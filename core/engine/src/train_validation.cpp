@@ -1,9 +1,8 @@
 // engine::train's validation: Dice of the validation cases, per subset when small enough.
-#include <map>
-
 #include "amp.hpp"
 #include "gmd/common/metrics_schema.hpp"
 #include "gmd/common/regions.hpp"
+#include "gmd/engine/dist.hpp"
 #include "gmd/engine/predictor.hpp"
 #include "train_internal.hpp"
 
@@ -14,16 +13,21 @@ constexpr double kValOverlap = 0.25;
 }  // namespace
 
 ValResult run_validation(SegModelImpl& model, const std::vector<Sample>& val, const TrainConfig& cfg,
-                         const torch::Device& device, int64_t step) {
+                         const torch::Device& device, int64_t step, Communicator* comm) {
   const auto t0 = Clock::now();
-  std::array<double, 3> sum{};
-  std::map<SubsetMask, std::array<double, 3>> sub_sum;
-  std::map<SubsetMask, int64_t> sub_count;
+  // sums[0..2]: Dice of the available modalities; per subset mask m (1..15): sums[4m..4m+2] its Dice, sums[4m+3]
+  // its case count. One vector, so several ranks add theirs in one all-reduce.
+  constexpr int64_t kSlots = 4 * (int64_t{kFullMask} + 1);
+  torch::Tensor sums = torch::zeros({kSlots}, torch::kFloat64);
+  auto acc = sums.accessor<double, 1>();
+  const size_t world = comm != nullptr ? static_cast<size_t>(comm->world()) : 1;
+  const size_t rank = comm != nullptr ? static_cast<size_t>(comm->rank()) : 0;
   PredictOptions opt;
   opt.patch = cfg.val_patch > 0 ? cfg.val_patch : cfg.patch;
   opt.overlap = kValOverlap;
   opt.amp = detail::amp_dtype(cfg.amp, device).has_value();
-  for (const Sample& s : val) {
+  for (size_t c = rank; c < val.size(); c += world) {
+    const Sample& s = val[c];
     const SubsetMask avail = static_cast<SubsetMask>(s.present & cfg.net.modalities);
     std::vector<SubsetMask> subs{avail};
     const bool per_subset = s.image[0].numel() <= kPerSubsetValVoxels;
@@ -39,31 +43,29 @@ ValResult run_validation(SegModelImpl& model, const std::vector<Sample>& val, co
         d[static_cast<size_t>(r)] = (np + nt) == 0 ? 1.0 : 2.0 * inter / (np + nt);
       }
       if (subs[j] == avail)
-        for (int r = 0; r < 3; ++r) sum[static_cast<size_t>(r)] += d[static_cast<size_t>(r)];
+        for (int r = 0; r < 3; ++r) acc[r] += d[static_cast<size_t>(r)];
       if (per_subset) {
-        auto& acc = sub_sum[subs[j]];
-        for (int r = 0; r < 3; ++r) acc[static_cast<size_t>(r)] += d[static_cast<size_t>(r)];
-        ++sub_count[subs[j]];
+        const int64_t base = 4 * static_cast<int64_t>(subs[j]);
+        for (int r = 0; r < 3; ++r) acc[base + r] += d[static_cast<size_t>(r)];
+        acc[base + 3] += 1;
       }
     }
   }
+  if (comm != nullptr) comm->sum({sums}, "the validation all-reduce of step " + std::to_string(step));
   ValResult out;
   const auto n = static_cast<double>(val.size());
-  for (int r = 0; r < 3; ++r) out.dice[static_cast<size_t>(r)] = sum[static_cast<size_t>(r)] / n;
+  for (int r = 0; r < 3; ++r) out.dice[static_cast<size_t>(r)] = acc[r] / n;
   out.record = {{metrics::kType, metrics::kValRecord},
                 {metrics::kStep, step},
                 {metrics::kDice, {{region_name(0), out.dice[0]}, {region_name(1), out.dice[1]}, {region_name(2), out.dice[2]}}},
                 {metrics::kCases, val.size()}};
-  if (!sub_sum.empty()) {
-    nlohmann::json subs = nlohmann::json::object();
-    for (SubsetMask m : all_subsets()) {
-      const auto it = sub_sum.find(m);
-      if (it == sub_sum.end()) continue;
-      const double c = static_cast<double>(sub_count[m]);
-      subs[subset_name(m)] = {it->second[0] / c, it->second[1] / c, it->second[2] / c};
-    }
-    out.record[metrics::kDiceSubsets] = subs;
+  nlohmann::json subs = nlohmann::json::object();
+  for (SubsetMask m : all_subsets()) {
+    const int64_t base = 4 * static_cast<int64_t>(m);
+    const double c = acc[base + 3];
+    if (c > 0) subs[subset_name(m)] = {acc[base] / c, acc[base + 1] / c, acc[base + 2] / c};
   }
+  if (!subs.empty()) out.record[metrics::kDiceSubsets] = subs;
   out.record[metrics::kTimeS] = std::chrono::duration<double>(Clock::now() - t0).count();
   return out;
 }

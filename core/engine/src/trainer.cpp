@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <optional>
 #include <string>
 
 #include "amp.hpp"
@@ -17,6 +18,7 @@
 #include "gmd/common/metrics_schema.hpp"
 #include "gmd/common/run_files.hpp"
 #include "gmd/engine/cuda.hpp"
+#include "gmd/engine/dist.hpp"
 #include "gmd/engine/loss.hpp"
 #include "gmd/engine/model_io.hpp"
 #include "gmd/engine/patches.hpp"
@@ -79,11 +81,39 @@ double lr_at(const TrainConfig& cfg, int64_t step) {
   return cfg.lr * std::pow(1.0 - frac, 0.9);
 }
 
+// Every rank must hold the same parameters (same seed, same checkpoint): their sums and sums of squares are compared.
+void check_same_parameters(const std::vector<torch::Tensor>& params, Communicator* comm, const std::string& when) {
+  if (comm == nullptr || comm->world() == 1) return;
+  const int world = comm->world(), rank = comm->rank();
+  torch::Tensor table = torch::zeros({2 * world}, torch::kFloat64);
+  double sum = 0, sq = 0;
+  for (const auto& p : params) {
+    const torch::Tensor d = p.detach().to(torch::kCPU, torch::kDouble);
+    sum += d.sum().item<double>();
+    sq += d.square().sum().item<double>();
+  }
+  table[2 * rank] = sum;
+  table[2 * rank + 1] = sq;
+  comm->sum({table}, "the parameter check " + when);
+  for (int r = 0; r < world; ++r)
+    if (table[2 * r].item<double>() != sum || table[2 * r + 1].item<double>() != sq)
+      throw DistError("rank " + std::to_string(rank) + ": rank " + std::to_string(r) +
+                      " holds other parameters " + when +
+                      " (every rank must use the same seed, configuration and checkpoint)");
+}
+
 }  // namespace
 
 void train(const TrainConfig& cfg, const std::vector<Sample>& train_set, const std::vector<Sample>& val_set,
            const fs::path& out_dir, bool resume, const TrainControl& ctl) {
   validate_config(cfg);
+  Communicator* comm = ctl.comm;
+  const int world = comm != nullptr ? comm->world() : 1;
+  const int rank = comm != nullptr ? comm->rank() : 0;
+  const bool root = rank == 0;
+  if (cfg.batch % world != 0)
+    throw UsageError("batch " + std::to_string(cfg.batch) + " is the global batch, split over " +
+                     std::to_string(world) + " processes: it must be a multiple of " + std::to_string(world));
   if (train_set.empty()) throw UsageError("empty training set");
   check_samples(train_set, "training", cfg.net);
   check_samples(val_set, "validation", cfg.net);
@@ -96,10 +126,13 @@ void train(const TrainConfig& cfg, const std::vector<Sample>& train_set, const s
   const fs::path metrics_file = out_dir / run_files::kMetrics;
   const fs::path ckpt_file = out_dir / run_files::kCheckpoint;
   // Checked before the run folder is created: no empty folder is left behind by a failed start.
-  check_output_folder(out_dir, "run folder");
+  // Rank 0 alone writes the run folder; every rank reads its checkpoint on resume.
+  if (root) check_output_folder(out_dir, "run folder");
   if (resume && !fs::is_regular_file(ckpt_file))
-    throw InputError(ckpt_file.string() + ": no checkpoint to resume from (start without --resume)");
-  fs::create_directories(out_dir);
+    throw InputError(ckpt_file.string() + ": no checkpoint to resume from (start without --resume)" +
+                     (root ? std::string() : " [rank " + std::to_string(rank) +
+                                                 ": every rank must see the run folder, e.g. on a shared filesystem]"));
+  if (root) fs::create_directories(out_dir);
 
   torch::manual_seed(cfg.seed);
   SegModel model = make_model(cfg.net);
@@ -122,19 +155,25 @@ void train(const TrainConfig& cfg, const std::vector<Sample>& train_set, const s
     step = r.step;
     elapsed_before = r.elapsed;
     last_val = r.last_val;
-    truncate_metrics(metrics_file, step);
+    if (root) truncate_metrics(metrics_file, step);
     spdlog::info("resuming {} from step {} ({})", method_name(cfg.net.method), step, ckpt_file.string());
-  } else {
+  } else if (root) {
     std::error_code ec;
     fs::remove(metrics_file, ec);
   }
-  write_text_atomically(out_dir / run_files::kConfig, cfg.to_json().dump(2) + "\n");
+  check_same_parameters(params, comm, resume ? "after reading the checkpoint" : "at the start");
+  if (root) write_text_atomically(out_dir / run_files::kConfig, cfg.to_json().dump(2) + "\n");
 
-  MetricsWriter log(metrics_file, ctl);
+  std::optional<MetricsWriter> log_file;
+  if (root) log_file.emplace(metrics_file, ctl);
+  auto emit = [&](const nlohmann::json& rec) {
+    if (log_file) log_file->write(rec);
+  };
+  const std::string backend = comm != nullptr && world > 1 ? comm->backend() : "none";
   if (!resume) {
     nlohmann::json names = nlohmann::json::array();
     for (SubsetMask s : subsets_within(cfg.net.modalities)) names.push_back(subset_name(s));
-    log.write({{metrics::kType, metrics::kConfigRecord},
+    emit({{metrics::kType, metrics::kConfigRecord},
                {metrics::kConfig, cfg.to_json()},
                {metrics::kMethod, method_name(cfg.net.method)},
                {metrics::kSubsetNames, names},
@@ -143,7 +182,9 @@ void train(const TrainConfig& cfg, const std::vector<Sample>& train_set, const s
                {metrics::kThreads, current_threads()},
                {metrics::kAmp, amp ? (*amp == at::kHalf ? "fp16" : "bf16") : "none"},
                {metrics::kTrainCases, train_set.size()},
-               {metrics::kValCases, val_set.size()}});
+               {metrics::kValCases, val_set.size()},
+               {metrics::kWorldSize, world},
+               {metrics::kDistBackend, backend}});
   }
 
   const Method method = cfg.net.method;
@@ -155,29 +196,31 @@ void train(const TrainConfig& cfg, const std::vector<Sample>& train_set, const s
   auto elapsed = [&] { return elapsed_before + std::chrono::duration<double>(Clock::now() - t_start).count(); };
   auto validate_now = [&](int64_t s) {
     if (val_set.empty() || last_val_step == s) return;
-    ValResult v = run_validation(*model, val_set, cfg, device, s);
+    ValResult v = run_validation(*model, val_set, cfg, device, s, comm);
     model->train();
     last_val = v.record;
     last_val_step = s;
-    log.write(v.record);
+    emit(v.record);
     spdlog::info("step {}: validation Dice WT {:.3f} TC {:.3f} ET {:.3f} ({:.1f} s)", s, v.dice[0], v.dice[1],
                  v.dice[2], v.record[metrics::kTimeS].get<double>());
   };
   auto checkpoint_now = [&](int64_t s) {
-    if (last_ckpt_step == s) return;
+    if (last_ckpt_step == s || !root) return;
     save_checkpoint(ckpt_file, model, optim, s, cfg, scaler, elapsed(), last_val);
     last_ckpt_step = s;
   };
   if (step == 0)
-    spdlog::info("training {} ({} parameters) on {} ({} threads) for {} steps, patch {}, batch {}",
-                 method_name(method), parameter_count(model), device.str(), current_threads(), cfg.steps, cfg.patch,
+    spdlog::info("training {} ({} parameters) on {} ({} threads{}) for {} steps, patch {}, batch {}",
+                 method_name(method), parameter_count(model), device.str(), current_threads(),
+                 world > 1 ? fmt::format(" x {} processes, {}", world, backend) : std::string(), cfg.steps, cfg.patch,
                  cfg.batch);
 
   bool stopped = false;
   try {
     while (step < cfg.steps) {
       const auto t0 = Clock::now();
-      const Batch batch = patches.draw(step);
+      const double comm_before = comm != nullptr ? comm->comm_seconds() : 0.0;
+      const Batch batch = patches.draw(step, rank, world);
       const double data_time = std::chrono::duration<double>(Clock::now() - t0).count();
       const torch::Tensor x_all = batch.image.to(device);
       const torch::Tensor target = batch.target.to(device);
@@ -197,7 +240,17 @@ void train(const TrainConfig& cfg, const std::vector<Sample>& train_set, const s
         if (outs.size() != subs.size()) throw std::logic_error("forward_subsets returned a wrong number of outputs");
         for (const auto& o : outs) losses.push_back(seg_loss(o.to(torch::kFloat), target, cfg.bce_weight));
       }
-      const torch::Tensor loss_values = torch::stack(losses).detach().to(torch::kCPU, torch::kDouble);
+      torch::Tensor loss_values = torch::stack(losses).detach().to(torch::kCPU, torch::kDouble);
+      // One process: the stop flag is read at the end of the step. Several: every rank's flag travels with the loss
+      // values, so all stop after the same step.
+      bool stop_agreed = false;
+      if (world > 1) {
+        const bool mine = ctl.stop != nullptr && ctl.stop->load();
+        const torch::Tensor packed = torch::cat({loss_values, torch::full({1}, mine ? 1.0 : 0.0, torch::kFloat64)});
+        comm->sum({packed}, "the loss all-reduce of step " + std::to_string(step + 1));
+        loss_values = packed.narrow(0, 0, loss_values.size(0)) / static_cast<double>(world);
+        stop_agreed = packed[loss_values.size(0)].item<double>() > 0;
+      }
       if (!torch::isfinite(loss_values).all().item<bool>() && !scaler.enabled)
         throw std::runtime_error("training diverged at step " + std::to_string(step + 1) +
                                  " (loss is not finite); try a lower learning rate");
@@ -205,9 +258,10 @@ void train(const TrainConfig& cfg, const std::vector<Sample>& train_set, const s
       nlohmann::json gmd_json;
       bool finite = true;
       if (method == Method::DSGMD) {
-        gmd_json = backward_gmd(losses, split, scaler, cfg, step, &finite);
+        gmd_json = backward_gmd(losses, split, scaler, cfg, step, &finite, comm);
       } else {
         backward_sum(losses, params, scaler);
+        average_over_ranks(comm, grads_of(params), step);
       }
       if (scaler.enabled && finite) finite = grads_finite(params);
       if (!finite && !scaler.enabled)
@@ -241,8 +295,10 @@ void train(const TrainConfig& cfg, const std::vector<Sample>& train_set, const s
       rec[metrics::kTimeS] = step_time;
       rec[metrics::kDataS] = data_time;
       rec[metrics::kElapsedS] = elapsed();
+      rec[metrics::kWorldSize] = world;
+      rec[metrics::kCommS] = comm != nullptr ? comm->comm_seconds() - comm_before : 0.0;
       if (!gmd_json.is_null()) rec[metrics::kGmd] = gmd_json;
-      log.write(rec);
+      emit(rec);
       if (step == 1 || step % kLogEvery == 0 || step == cfg.steps)
         spdlog::info(
             "step {}/{}: loss {:.4f} lr {:.2e} ({:.2f} s/step){}", step, cfg.steps, mean, lr, step_time,
@@ -250,7 +306,7 @@ void train(const TrainConfig& cfg, const std::vector<Sample>& train_set, const s
 
       if (cfg.val_every > 0 && step % cfg.val_every == 0 && step < cfg.steps) validate_now(step);
       if (cfg.checkpoint_every > 0 && step % cfg.checkpoint_every == 0) checkpoint_now(step);
-      if (ctl.stop && ctl.stop->load()) {
+      if (world > 1 ? stop_agreed : ctl.stop && ctl.stop->load()) {
         stopped = true;
         spdlog::info("stop requested: checkpoint and model written at step {}", step);
         break;
@@ -267,6 +323,7 @@ void train(const TrainConfig& cfg, const std::vector<Sample>& train_set, const s
   }
   if (!stopped) validate_now(step);
   checkpoint_now(step);
+  if (!root) return;
 
   nlohmann::json card;
   card["method"] = method_name(method);
@@ -280,6 +337,8 @@ void train(const TrainConfig& cfg, const std::vector<Sample>& train_set, const s
   card["train_time_s"] = elapsed();
   card["train_cases"] = train_set.size();
   card["val_cases"] = val_set.size();
+  card[metrics::kWorldSize] = world;
+  card[metrics::kDistBackend] = backend;
   if (cfg.extra_card.is_object()) card.update(cfg.extra_card);
   save_model(out_dir, model, card);
 }

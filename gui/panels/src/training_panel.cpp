@@ -160,6 +160,14 @@ QWidget* TrainingPanel::buildForm() {
   device_->addItem(QStringLiteral("CPU"), QStringLiteral("cpu"));
   device_->addItem(QStringLiteral("CUDA"), QStringLiteral("cuda"));
   mf->addRow(QStringLiteral("Device"), device_);
+  batch_ = spin(1, 4096, 1);
+  batch_->setToolTip(QStringLiteral("Patches per step (the global batch: processes share it out)"));
+  mf->addRow(QStringLiteral("Batch"), batch_);
+  nproc_ = spin(1, 256, 1);
+  nproc_->setToolTip(QStringLiteral(
+      "Processes on this machine training together (gmd train --nproc: data parallel over c10d, Gloo on CPU, NCCL on "
+      "CUDA). The batch must be a multiple of it; the run is one run (rank 0 writes it)."));
+  mf->addRow(QStringLiteral("Processes"), nproc_);
   seed_ = spin(0, 1 << 30, 1);
   mf->addRow(QStringLiteral("Seed"), seed_);
   val_every_ = spin(0, 1000000, 100, 10);
@@ -331,7 +339,7 @@ void TrainingPanel::resizeEvent(QResizeEvent* e) {
 void TrainingPanel::setGmdExecutable(const QString& path) { session_->setGmdExecutable(path); }
 
 TrainRequest TrainingPanel::settings() const {
-  // The fields the form does not show (learning rate, batch, GMD projection...) keep the values of the open run, or
+  // The fields the form does not show (learning rate, GMD projection...) keep the values of the open run, or
   // the defaults.
   TrainRequest s = session_->settings();
   // Absolute paths: the child process and a later resume may run from another folder.
@@ -345,6 +353,8 @@ TrainRequest TrainingPanel::settings() const {
   s.patch = patch_->value();
   s.widths = widths_edit_->text().remove(QLatin1Char(' ')).toStdString();
   s.device = device_->currentData().toString().toStdString();
+  s.batch = batch_->value();
+  s.nproc = nproc_->value();
   s.seed = static_cast<uint64_t>(seed_->value());
   s.val_cases = val_cases_->value();
   s.val_every = val_every_->value();
@@ -358,6 +368,8 @@ void TrainingPanel::setSettings(const TrainRequest& s) {
   set_combo(method_, s.method);
   set_combo(policy_, s.policy);
   set_combo(device_, s.device);
+  batch_->setValue(static_cast<int>(s.batch));
+  nproc_->setValue(s.nproc);
   k_->setValue(s.k);
   steps_->setValue(static_cast<int>(s.steps));
   patch_->setValue(static_cast<int>(s.patch));
@@ -577,8 +589,8 @@ void TrainingPanel::updateButtons() {
   resume_btn_->setEnabled(session_->canResume());
   open_btn_->setEnabled(!active);
   use_btn_->setEnabled(!active && session_->hasModel());
-  for (QWidget* x : std::initializer_list<QWidget*>{data_edit_, run_edit_, widths_edit_, method_, device_, steps_,
-                                                    patch_, seed_, val_cases_, val_every_, ckpt_every_})
+  for (QWidget* x : std::initializer_list<QWidget*>{data_edit_, run_edit_, widths_edit_, method_, device_, batch_,
+                                                    nproc_, steps_, patch_, seed_, val_cases_, val_every_, ckpt_every_})
     x->setEnabled(!active);
   const bool gmd_like = method_->currentData().toString().startsWith(QStringLiteral("ds"));
   policy_->setEnabled(!active && gmd_like);

@@ -13,6 +13,12 @@ struct InputError : std::runtime_error {
 struct UsageError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
+// A process of a multi-process training died, hung past the timeout, or never joined (gmd train: exit 3, so a
+// launcher can tell the rank that failed first from those that lost it).
+struct DistError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+inline constexpr int kExitLostPeer = 3;
 // A long operation was cancelled by the user.
 struct Cancelled : std::runtime_error {
   Cancelled() : std::runtime_error("cancelled") {}

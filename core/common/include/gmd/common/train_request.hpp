@@ -38,7 +38,10 @@ struct TrainRequest {
   int64_t val_every = 100;   // 0 = only at the end
   int64_t val_cases = -1;    // held-out validation cases (the last N of the sorted list); -1 = 20 %
   int64_t infer_patch = 0;   // sliding window recorded for inference; 0 = the training patch
-  int threads = 0;           // CPU threads (0 = the default)
+  int threads = 0;           // CPU threads (0 = the default; per process)
+  int nproc = 1;             // local processes training together (`gmd train --nproc`; the batch is shared out)
+  std::string dist_backend = "auto";  // auto | gloo | nccl: the c10d backend of a multi-process run
+  double dist_timeout = 300;          // seconds a rank waits for the others before the run ends with an error
 
   // The values the engine accepts, one list each (the panel's choices, validate(), the CLI's help).
   static const std::vector<std::string>& methods();
@@ -48,6 +51,7 @@ struct TrainRequest {
   static const std::vector<std::string>& fusions();
   static const std::vector<std::string>& devices();
   static const std::vector<std::string>& amps();
+  static const std::vector<std::string>& dist_backends();
 
   // "16,32,64" -> {16, 32, 64}; throws gmd::UsageError naming the bad part (at least two positive integers).
   static std::vector<int64_t> parse_widths(const std::string& text);

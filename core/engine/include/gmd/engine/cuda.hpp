@@ -26,5 +26,8 @@ void reset_peak(int index = 0);
 // Returns the allocator's cached blocks to the driver (after an out-of-memory error, so that a retry on a
 // smaller problem, or another process, can use them). No-op without CUDA.
 void release_cached_memory();
+// Makes `index` the current device: "cuda" without an index then means it (a local rank's GPU). No-op without CUDA
+// or for an index out of range.
+void set_current_device(int index);
 
 }  // namespace gmd::engine::cuda

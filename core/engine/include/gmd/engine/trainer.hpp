@@ -46,9 +46,19 @@ struct TrainConfig {
   static TrainConfig from_json(const nlohmann::json& j);
 };
 
+class Communicator;  // gmd/engine/dist.hpp
+
 struct TrainControl {
   std::function<void(const nlohmann::json& record)> on_record;  // every metrics.jsonl record, as written
   std::atomic<bool>* stop = nullptr;  // checked every step: checkpoint + model written, then return
+  // Data-parallel training (null or world 1: one process). Every rank calls train() with the same configuration and
+  // data; cfg.batch is the global batch (a multiple of the world size), each rank crops its share of it
+  // (PatchSampler::draw). Per step the ranks average the loss values and the gradients in one all-reduce - for
+  // ds-gmd the k per-subset gradients, before the Gram matrix, so GMD runs identically on every rank on the union
+  // batch's gradients - and agree on a stop. Validation cases are shared out and their Dice sums all-reduced. Rank 0
+  // alone writes the run folder; every rank reads the checkpoint on resume (a shared filesystem), whatever world size
+  // wrote it. A peer that dies or hangs ends train() with gmd::engine::DistError on every surviving rank.
+  Communicator* comm = nullptr;
 };
 
 // Trains into out_dir: config.json, metrics.jsonl (one JSON object per step: {"type":"step", step,
@@ -58,7 +68,8 @@ struct TrainControl {
 // "loss" is the mean of the step's subset losses (the optimised objective of ds/ds-gmd/unimodal is their
 // sum); gmd rows/columns follow "subsets". All randomness derives from (seed, step).
 // resume=true continues from out_dir/checkpoint.pt bit-exactly on CPU (metrics.jsonl truncated to the
-// checkpoint's step). Throws gmd::InputError / gmd::UsageError for bad data or config.
+// checkpoint's step). Throws gmd::InputError / gmd::UsageError for bad data or config. Distributed: see
+// TrainControl::comm; the records and model.json then carry "world_size" and "dist_backend".
 void train(const TrainConfig& cfg, const std::vector<Sample>& train_set, const std::vector<Sample>& val_set,
            const std::filesystem::path& out_dir, bool resume = false, const TrainControl& ctl = {});
 

@@ -90,7 +90,7 @@ class TrainingPanel : public QWidget {
   QLineEdit *data_edit_, *run_edit_, *widths_edit_;
   QLabel* data_label_;
   QComboBox *method_, *policy_, *device_;
-  QSpinBox *k_, *steps_, *patch_, *seed_, *val_cases_, *val_every_, *ckpt_every_;
+  QSpinBox *k_, *steps_, *patch_, *seed_, *val_cases_, *val_every_, *ckpt_every_, *batch_, *nproc_;
   QPushButton *start_btn_, *pause_btn_, *resume_btn_, *stop_btn_, *open_btn_, *use_btn_, *export_btn_;
   QProgressBar* progress_;
   QLabel* status_;
