@@ -216,6 +216,37 @@ TEST(TrainingPanel, StopLeavesALoadableModel) {
   EXPECT_FALSE(m.card().value("complete", true));
 }
 
+TEST(TrainingPanel, StartsAMultiProcessRunAndShowsItAsOneRun) {
+  ASSERT_TRUE(env().ok) << env().error;
+  const fs::path run = env().root / "two_process_run";
+  TrainingPanel panel;
+  panel.setGmdExecutable(panels_test::kGmd);
+  TrainRequest s = tiny(run, 4, "ds");
+  s.batch = 2;  // the global batch, one patch per process
+  s.nproc = 2;
+  s.val_cases = 0;
+  s.val_every = 0;
+  panel.setSettings(s);
+  EXPECT_EQ(panel.settings().nproc, 2);  // the form's Processes field
+  ASSERT_TRUE(panel.start()) << panel.statusText().toStdString();
+  ASSERT_TRUE(wait_state(panel.session(), {State::Finished, State::Failed}, 240000));
+  ASSERT_EQ(panel.session()->state(), State::Finished) << panel.session()->lastError().toStdString();
+  // One run: rank 0's records, one per step, and the launcher's processes in the output.
+  const auto& steps = panel.session()->log().steps();
+  ASSERT_EQ(steps.size(), 4u);
+  for (std::size_t i = 0; i < steps.size(); ++i) EXPECT_EQ(steps[i].step, static_cast<int64_t>(i + 1));
+  const QString out = panel.session()->output().join('\n');
+  EXPECT_TRUE(out.contains(QStringLiteral("starting 2 training processes"))) << out.toStdString();
+  EXPECT_TRUE(out.contains(QStringLiteral("[rank 0]"))) << out.toStdString();
+  gmd::pipeline::Model m = gmd::pipeline::Model::load(run);
+  EXPECT_EQ(m.card().value("world_size", 0), 2);
+  // Reopened, it resumes with as many processes.
+  TrainingPanel again;
+  ASSERT_TRUE(again.openRun(QString::fromStdString(run.string())));
+  EXPECT_EQ(again.settings().nproc, 2);
+  EXPECT_EQ(again.settings().batch, 2);
+}
+
 TEST(TrainingPanel, ReplaysARunMadeWithTheCli) {
   ASSERT_TRUE(env().ok) << env().error;
   TrainingPanel panel;

@@ -4,8 +4,8 @@
 // test checks its key list against this file. docs/training.md shows an example of each record.
 //
 //   {"type":"config", "config":{TrainConfig}, "method", "subset_names":[...], "parameters", "device", "threads", "amp",
-//    "train_cases", "val_cases", "world_size", "dist_backend"}              once, at the start of a run (and of a
-//                                                                           resume in another world size)
+//    "train_cases", "val_cases", "world_size", "dist_backend"}              once, at the start of a run (a resume
+//                                                                           in another world size: see the steps)
 //   {"type":"step", "step", "loss", "losses":{subset: loss}, "subsets":[...], "lr", "time_s", "data_s", "elapsed_s",
 //    "world_size", "comm_s",
 //    "gmd":{"cos":[[k x k]], "cos_after":[[k x k]], "norms":[k], "weights":[k], "conflicts"}}   every step; "gmd"
