@@ -1,4 +1,6 @@
 // gmd::launch_local (gmd train --nproc): N ranks of one job, the environment c10d expects, the failing rank named.
+// The ranks' shells `exec` their long sleeps (or kill them), so no sleeping grandchild outlives a test and keeps
+// CTest waiting on its output pipe.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -42,7 +44,7 @@ TEST(LocalLaunch, TheRankThatDiesIsNamedAndTheOthersAreStopped) {
   // sees it first; rank 0 would sleep a minute and is stopped.
   const std::string script =
       "if [ $RANK = 1 ]; then trap '' TERM; sleep 0.3; kill -9 $$; elif [ $RANK = 2 ]; then sleep 0.1; exit 3; "
-      "else sleep 60; fi";
+      "else exec sleep 60; fi";
   const auto t0 = Clock::now();
   const gmd::LaunchResult r = gmd::launch_local("/bin/sh", {"-c", script}, 3, nullptr, 5);
   const double s = std::chrono::duration<double>(Clock::now() - t0).count();
@@ -54,7 +56,7 @@ TEST(LocalLaunch, TheRankThatDiesIsNamedAndTheOthersAreStopped) {
 
 TEST(LocalLaunch, ARankThatDoesNotAnswerIsKilledAfterTheGracePeriodAndNamed) {
   // Rank 0 'loses its peer' (exit 3); rank 1 ignores SIGTERM and hangs: it is the one named.
-  const std::string script = "if [ $RANK = 0 ]; then sleep 0.2; exit 3; else trap '' TERM; sleep 60; fi";
+  const std::string script = "if [ $RANK = 0 ]; then sleep 0.2; exit 3; else trap '' TERM; exec sleep 60; fi";
   const auto t0 = Clock::now();
   const gmd::LaunchResult r = gmd::launch_local("/bin/sh", {"-c", script}, 2, nullptr, 1);
   const double s = std::chrono::duration<double>(Clock::now() - t0).count();
@@ -78,7 +80,7 @@ TEST(LocalLaunch, AStopRequestIsPassedOnToEveryRank) {
   });
   const auto t0 = Clock::now();
   const gmd::LaunchResult r =
-      gmd::launch_local("/bin/sh", {"-c", "trap 'exit 0' TERM; sleep 60 & wait"}, 2, &stop);
+      gmd::launch_local("/bin/sh", {"-c", "trap 'kill $!; exit 0' TERM; sleep 60 & wait"}, 2, &stop);
   later.join();
   EXPECT_EQ(r.exit_code, 0) << r.error;
   EXPECT_LT(std::chrono::duration<double>(Clock::now() - t0).count(), 10.0);
