@@ -58,7 +58,7 @@ class Communicator {
   // Sums the tensors over the ranks, in place. Tensors of one dtype travel in one flat buffer (one collective per
   // dtype), so a whole step's gradients move in one all-reduce. `what` names the operation in errors.
   void sum(const std::vector<torch::Tensor>& tensors, const std::string& what);
-  // Seconds spent in collectives so far (this rank), and the count of collectives.
+  // Seconds this rank has spent in collectives so far (the trainer logs the difference per step as comm_s).
   double comm_seconds() const { return comm_s_; }
 
  private:
