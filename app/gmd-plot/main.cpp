@@ -34,6 +34,7 @@ int main(int argc, char** argv) {
   app.add_flag("--before-only", before_only, "Angles before GMD only");
   app.add_flag("--log-loss", log_loss, "Log scale for the loss");
   app.add_flag("--linear-norms", linear_norms, "Linear scale for the gradient norms");
+  app.set_version_flag("--version", std::string("gmd-plot " GMD_VERSION));
   CLI11_PARSE(app, argc, argv);
 
   // Figures are rendered off screen: no display needed.

@@ -295,9 +295,10 @@ void MainWindow::buildUi(bool rendering) {
   });
   help->addAction("About GMD Studio", this, [this] {
     QMessageBox::about(this, "About GMD Studio",
-                       "GMD Studio: brain tumour segmentation robust to missing MRI modalities\n"
-                       "(Dynamic Sharing + Gradient-guided Modality Decoupling).\n"
-                       "Research software; not a medical device.");
+                       QStringLiteral("GMD Studio %1: brain tumour segmentation robust to missing MRI modalities\n"
+                                      "(Dynamic Sharing + Gradient-guided Modality Decoupling).\n"
+                                      "Research software; not a medical device.")
+                           .arg(QCoreApplication::applicationVersion()));
   });
 
   // Toolbar

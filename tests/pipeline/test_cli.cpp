@@ -198,6 +198,36 @@ TEST_F(CliTest, InfoPrintsCard) {
   EXPECT_NE(r.out.find("FLAIR+T1+T1ce+T2"), std::string::npos);
 }
 
+TEST_F(CliTest, InfoSaysWhereItFoundItsResourcesAlsoWhenRelocated) {
+  // The build tree: the model from the source tree (nothing is installed next to the executable).
+  auto r = run("info --paths");
+  ASSERT_EQ(r.rc, 0) << r.out;
+  EXPECT_NE(r.out.find("gmd " GMD_VERSION_FOR_TESTS), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("model: " + (fs::path(GMD_SOURCE_DIR) / "resources/models/default").string() + " (source tree)"),
+            std::string::npos) << r.out;
+  // An installed layout anywhere: PREFIX/bin/gmd finds PREFIX/share/gmd-studio/... by its own location.
+  const fs::path prefix = root / "prefix";
+  fs::create_directories(prefix / "bin");
+  fs::create_directories(prefix / "share/gmd-studio/models");
+  fs::copy_file(kGmd, prefix / "bin/gmd");
+  fs::copy(fs::path(GMD_SOURCE_DIR) / "resources/models/default", prefix / "share/gmd-studio/models/default");
+  fs::create_directories(prefix / "share/gmd-studio/colors");
+  fs::copy_file(fs::path(GMD_SOURCE_DIR) / "resources/colors/brats.json", prefix / "share/gmd-studio/colors/brats.json");
+  r = run_command((prefix / "bin/gmd").string() + " info");
+  ASSERT_EQ(r.rc, 0) << r.out;
+  EXPECT_NE(r.out.find("executable: " + (prefix / "bin/gmd").string()), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("model: " + (prefix / "share/gmd-studio/models/default").string() + " (next to the executable)"),
+            std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("colour table: " + (prefix / "share/gmd-studio/colors").string() + " (next to the executable)"),
+            std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("ds-gmd"), std::string::npos) << r.out;  // and the card of the model it found
+  // GMD_MODEL_DIR overrides.
+  r = run_command("GMD_MODEL_DIR=" + run_dir.string() + " " + (prefix / "bin/gmd").string() + " info --paths");
+  ASSERT_EQ(r.rc, 0) << r.out;
+  EXPECT_NE(r.out.find("model: " + run_dir.string() + " (GMD_MODEL_DIR)"), std::string::npos) << r.out;
+  fs::remove_all(prefix);
+}
+
 // The thread count LibTorch runs with, from a run's metrics.jsonl config record.
 int recorded_threads(const fs::path& run) {
   std::ifstream m(run / "metrics.jsonl");

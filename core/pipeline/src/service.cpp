@@ -12,6 +12,7 @@
 #include "gmd/common/run_files.hpp"
 #include "gmd/common/error.hpp"
 #include "gmd/common/fs_util.hpp"
+#include "gmd/common/resources.hpp"
 #include "gmd/engine/metrics.hpp"
 #include "gmd/engine/model_io.hpp"
 #include "gmd/engine/predictor.hpp"
@@ -50,19 +51,42 @@ Model Model::load(const fs::path& run_or_file) {
   return m;
 }
 
+namespace {
+bool is_model_dir(const fs::path& d) { return fs::exists(d / run_files::kWeights) && fs::exists(d / run_files::kCard); }
+}  // namespace
+
 fs::path Model::default_path() {
-  std::vector<fs::path> candidates;
-  if (const char* env = std::getenv("GMD_MODEL_DIR")) candidates.emplace_back(env);
-  std::error_code ec;
-  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  if (!ec) candidates.push_back(exe.parent_path().parent_path() / "share/gmd-studio/models/default");
-  candidates.push_back(fs::path(GMD_SOURCE_RESOURCES) / "models/default");
-  for (const auto& c : candidates)
-    if (fs::exists(c / run_files::kWeights) && fs::exists(c / run_files::kCard)) return c;
+  const auto places = resource_places("models/default", "GMD_MODEL_DIR", GMD_SOURCE_RESOURCES);
+  for (const auto& c : places)
+    if (is_model_dir(c.path)) return c.path;
   std::string where;
-  for (const auto& c : candidates) where += " " + c.string();
+  for (const auto& c : places) where += " " + c.path.string();
   throw InputError("the bundled default model was not found (looked in:" + where +
                    "); set GMD_MODEL_DIR or pass a model explicitly");
+}
+
+std::string installation_report() {
+  std::ostringstream out;
+  out << "executable: " << executable_path().string() << "\n";
+  // Each resource: the first place that holds it, and how it was found; else every place looked at.
+  const auto report = [&](const char* what, const std::vector<ResourcePlace>& places, auto holds) {
+    for (const auto& p : places)
+      if (holds(p.path)) {
+        out << what << ": " << p.path.string() << " (" << p.how << ")\n";
+        return;
+      }
+    out << what << ": not found (looked in";
+    for (const auto& p : places) out << " " << p.path.string();
+    out << ")\n";
+  };
+  report("model", resource_places("models/default", "GMD_MODEL_DIR", GMD_SOURCE_RESOURCES), is_model_dir);
+  report("demo case", resource_places("demo", "GMD_DEMO_DIR", GMD_SOURCE_RESOURCES, true), [](const fs::path& d) {
+    std::error_code ec;
+    return fs::is_directory(d, ec) && !fs::is_empty(d, ec);
+  });
+  report("colour table", resource_places("colors", nullptr, GMD_SOURCE_RESOURCES),
+         [](const fs::path& d) { return fs::is_regular_file(d / "brats.json"); });
+  return out.str();
 }
 
 SubsetMask Model::modalities() const { return impl->loaded.model->config().modalities; }

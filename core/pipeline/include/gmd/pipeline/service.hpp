@@ -29,6 +29,11 @@ struct Progress {
   std::function<bool()> cancelled;  // may be empty; when true the operation throws gmd::Cancelled
 };
 
+// Where this installation's resources are and how each was found (`gmd info`): the executable, the bundled model
+// (GMD_MODEL_DIR, <exe>/../share/gmd-studio/models/default, the source tree), the demo case (GMD_DEMO_DIR or the
+// same places), the colour table. One line each; "not found (looked in ...)" for a missing one.
+std::string installation_report();
+
 class Model {
  public:
   // A run folder (model.pt + model.json) or a model.pt/model.json file. Throws gmd::InputError.
