@@ -5,6 +5,7 @@
 #include <csignal>
 #include <filesystem>
 #include <iostream>
+#include <memory>
 
 #include "cli_util.hpp"
 #include "commands.hpp"
@@ -31,6 +32,40 @@ std::string choices(const std::vector<std::string>& v) {
   std::string s;
   for (const auto& x : v) s += (s.empty() ? "" : "|") + x;
   return s;
+}
+
+void say_done(const TrainRequest& r) {
+  std::cout << (g_stop ? "stopped; checkpoint and model written to " : "done; model written to ") << r.run_dir << "\n";
+}
+
+// `gmd train --nproc N` outside a launcher: N copies of this command as one job; the ranks read the data, train and
+// write, this process watches them and passes a stop on.
+void launch_ranks(const TrainRequest& r, bool resume) {
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+  spdlog::info("starting {} training processes on this machine", r.nproc);
+  const LaunchResult res = launch_local(self_executable(), r.arguments(resume), r.nproc, &g_stop, r.dist_timeout);
+  if (res.exit_code != 0) {
+    std::cerr << "gmd: error: train --nproc " << r.nproc << ": " << res.error << "; the last checkpoint in "
+              << r.run_dir << " is intact (continue with --resume)\n";
+    std::exit(res.exit_code == 2 ? 2 : 1);
+  }
+  say_done(r);
+}
+
+// A rank of a multi-process run: its log lines say which it is; only rank 0 reports progress.
+void label_rank_logs(const engine::DistSettings& dist) {
+  spdlog::set_pattern("[%H:%M:%S] [rank " + std::to_string(dist.rank) + "] [%^%l%$] %v");
+  if (dist.rank != 0 && spdlog::get_level() < spdlog::level::warn) spdlog::set_level(spdlog::level::warn);
+}
+
+// Joins the process group once its data are loaded, each local rank on its own GPU (local_rank % devices; one GPU
+// per task under Slurm's CUDA_VISIBLE_DEVICES: index 0).
+std::unique_ptr<engine::Communicator> join_process_group(engine::DistSettings dist, const TrainRequest& r) {
+  dist.backend = r.dist_backend;
+  dist.timeout_s = r.dist_timeout;
+  if (engine::cuda::available()) engine::cuda::set_current_device(dist.local_rank % engine::cuda::device_count());
+  return std::make_unique<engine::Communicator>(dist, engine::resolve_device(r.device));
 }
 }  // namespace
 
@@ -91,27 +126,8 @@ void add_train(CLI::App& app) {
     if (dist.world == 1 || dist.rank == 0) check_output_folder(r.run_dir, "--out");
     if (o->resume && !std::filesystem::is_regular_file(std::filesystem::path(r.run_dir) / run_files::kCheckpoint))
       throw InputError(r.run_dir + "/checkpoint.pt: no checkpoint to resume from (start without --resume)");
-    if (dist.world == 1 && r.nproc > 1) {
-      // The launcher: N copies of this command as one job; the ranks read the data, train and write.
-      std::signal(SIGINT, on_signal);
-      std::signal(SIGTERM, on_signal);
-      const std::vector<std::string> args = r.arguments(o->resume);
-      spdlog::info("starting {} training processes on this machine", r.nproc);
-      const LaunchResult res = launch_local(self_executable(), args, r.nproc, &g_stop, r.dist_timeout);
-      if (res.exit_code != 0) {
-        std::cerr << "gmd: error: train --nproc " << r.nproc << ": " << res.error << "; the last checkpoint in "
-                  << r.run_dir << " is intact (continue with --resume)\n";
-        std::exit(res.exit_code == 2 ? 2 : 1);
-      }
-      std::cout << (g_stop ? "stopped; checkpoint and model written to " : "done; model written to ") << r.run_dir
-                << "\n";
-      return;
-    }
-    if (dist.world > 1) {
-      // A rank: its lines say which it is; only rank 0 reports progress.
-      spdlog::set_pattern("[%H:%M:%S] [rank " + std::to_string(dist.rank) + "] [%^%l%$] %v");
-      if (dist.rank != 0 && spdlog::get_level() < spdlog::level::warn) spdlog::set_level(spdlog::level::warn);
-    }
+    if (dist.world == 1 && r.nproc > 1) return launch_ranks(r, o->resume);
+    if (dist.world > 1) label_rank_logs(dist);
     // Local ranks share the machine's cores unless --threads says otherwise.
     const int threads =
         engine::set_threads(r.threads > 0 || dist.local_world <= 1
@@ -133,17 +149,13 @@ void add_train(CLI::App& app) {
     ctl.stop = &g_stop;
     std::unique_ptr<engine::Communicator> comm;
     if (dist.world > 1) {
-      dist.backend = r.dist_backend;
-      dist.timeout_s = r.dist_timeout;
-      // Each local rank on its own GPU (one GPU per task under Slurm's CUDA_VISIBLE_DEVICES: index 0).
-      if (engine::cuda::available()) engine::cuda::set_current_device(dist.local_rank % engine::cuda::device_count());
-      comm = std::make_unique<engine::Communicator>(dist, engine::resolve_device(r.device));
+      comm = join_process_group(dist, r);
       ctl.comm = comm.get();
     }
     engine::run_training(r, std::move(data), o->resume, ctl);
     // Ranks of `--nproc` leave the last word to their launcher; of another launcher, rank 0 says it.
     if (dist.world > 1 && (dist.rank != 0 || r.nproc > 1)) return;
-    std::cout << (g_stop ? "stopped; checkpoint and model written to " : "done; model written to ") << r.run_dir << "\n";
+    say_done(r);
   });
 }
 

@@ -21,6 +21,7 @@
 #include "gmd/common/error.hpp"
 #include "gmd/common/fs_util.hpp"
 #include "gmd/common/regions.hpp"
+#include "gmd/common/resources.hpp"
 #include "gmd/gui/case_controller.hpp"
 #include "gmd/gui/main_window.hpp"
 #include "gmd/gui/panel_registry.hpp"
@@ -30,24 +31,18 @@
 #include "gmd/viz/view_area.hpp"
 #include "gmd/viz/vtk_gl_widget.hpp"
 
-#ifndef GMD_SOURCE_DEMO_DIR
-#define GMD_SOURCE_DEMO_DIR ""
+#ifndef GMD_SOURCE_RESOURCES
+#define GMD_SOURCE_RESOURCES ""
 #endif
 
 namespace gmd::gui {
 namespace fs = std::filesystem;
 
 std::optional<QString> find_demo_case(QString* why) {
-  std::vector<QString> dirs;
-  if (const char* env = std::getenv("GMD_DEMO_DIR"); env && *env) {
-    dirs.emplace_back(QString::fromLocal8Bit(env));  // an explicit choice: look nowhere else
-  } else {
-    dirs.push_back(QDir(QCoreApplication::applicationDirPath()).filePath("../share/gmd-studio/demo"));
-    if (*GMD_SOURCE_DEMO_DIR) dirs.emplace_back(QString::fromUtf8(GMD_SOURCE_DEMO_DIR));
-  }
+  // The places `gmd info` reports; GMD_DEMO_DIR is an explicit choice: look nowhere else.
   QStringList looked;
-  for (const QString& d : dirs) {
-    const QString abs = QDir::cleanPath(QFileInfo(d).absoluteFilePath());
+  for (const auto& place : resource_places("demo", "GMD_DEMO_DIR", GMD_SOURCE_RESOURCES, /*env_only=*/true)) {
+    const QString abs = QDir::cleanPath(QFileInfo(QString::fromStdString(place.path.string())).absoluteFilePath());
     looked << abs;
     if (!QFileInfo(abs).isDir()) continue;
     try {

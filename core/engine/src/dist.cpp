@@ -11,6 +11,7 @@
 #include <map>
 
 #include "gmd/common/error.hpp"
+#include "error_text.hpp"
 
 #if GMD_WITH_GLOO || GMD_WITH_NCCL
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
@@ -39,13 +40,6 @@ int env_int(const char* name, int fallback, int lo, int hi) {
 }
 
 // c10d's message without its C++ backtrace: the first line.
-std::string first_line(const std::exception& e) {
-  std::string m = e.what();
-  if (const auto* ce = dynamic_cast<const c10::Error*>(&e)) m = ce->what_without_backtrace();
-  if (const auto nl = m.find('\n'); nl != std::string::npos) m.resize(nl);
-  return m;
-}
-
 bool loopback(const std::string& host) { return host == "localhost" || host.rfind("127.", 0) == 0 || host == "::1"; }
 }  // namespace
 

@@ -11,17 +11,13 @@
 #include "archive_io.hpp"
 #include "gmd/common/run_files.hpp"
 #include "gmd/common/error.hpp"
+#include "error_text.hpp"
 #include "gmd/common/fs_util.hpp"
 
 namespace gmd::engine {
 namespace fs = std::filesystem;
 
 namespace {
-std::string first_line(const std::string& s) {
-  const auto nl = s.find('\n');
-  return nl == std::string::npos ? s : s.substr(0, nl);
-}
-
 std::string shape_str(const torch::Tensor& t) {
   std::string s = "[";
   for (int64_t d = 0; d < t.dim(); ++d) s += (d ? "," : "") + std::to_string(t.size(d));
@@ -141,7 +137,7 @@ LoadedModel load_model(const fs::path& path, const torch::Device& device) {
   try {
     out.card = nlohmann::json::parse(read_text(card_file));
   } catch (const nlohmann::json::exception& e) {
-    throw InputError(card_file.string() + ": invalid model card (not valid JSON: " + first_line(e.what()) + ")");
+    throw InputError(card_file.string() + ": invalid model card (not valid JSON: " + first_line(e) + ")");
   }
   if (!out.card.is_object() || !out.card.contains("net") || !out.card["net"].is_object())
     throw InputError(card_file.string() + ": invalid model card (no \"net\" object describing the network)");
@@ -153,7 +149,7 @@ LoadedModel load_model(const fs::path& path, const torch::Device& device) {
   } catch (const UsageError& e) {
     throw InputError(card_file.string() + ": invalid network description: " + e.what());
   } catch (const nlohmann::json::exception& e) {
-    throw InputError(card_file.string() + ": invalid network description: " + first_line(e.what()));
+    throw InputError(card_file.string() + ": invalid network description: " + first_line(e));
   }
   validate_model_card(out.card, cfg, card_file);
   if (sha256_available()) {
@@ -176,17 +172,14 @@ LoadedModel load_model(const fs::path& path, const torch::Device& device) {
     out.model = make_model(cfg);
   } catch (const c10::Error& e) {
     throw InputError(card_file.string() + ": cannot build the network it describes (" +
-                     first_line(e.what_without_backtrace()) + ")");
+                     first_line(e) + ")");
   }
 
   torch::serialize::InputArchive archive;
   try {
     archive.load_from(weights.string(), torch::kCPU);
-  } catch (const c10::Error& e) {
-    throw InputError(weights.string() + ": corrupt or truncated model weights (" +
-                     first_line(e.what_without_backtrace()) + ")");
   } catch (const std::exception& e) {
-    throw InputError(weights.string() + ": corrupt or truncated model weights (" + first_line(e.what()) + ")");
+    throw InputError(weights.string() + ": corrupt or truncated model weights (" + first_line(e) + ")");
   }
   // Module::load replaces tensors without checking shapes: remember them and compare afterwards.
   std::map<std::string, std::pair<std::vector<int64_t>, c10::ScalarType>> expected;
@@ -198,7 +191,7 @@ LoadedModel load_model(const fs::path& path, const torch::Device& device) {
     out.model->load(archive);
   } catch (const c10::Error& e) {
     throw InputError(weights.string() + ": weights do not match the architecture in " + card_file.filename().string() +
-                     " (" + first_line(e.what_without_backtrace()) + ")");
+                     " (" + first_line(e) + ")");
   }
   auto check = [&](const std::string& key, const torch::Tensor& t) {
     const auto it = expected.find(key);

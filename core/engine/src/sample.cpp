@@ -8,6 +8,7 @@
 #include <string>
 
 #include "gmd/common/error.hpp"
+#include "error_text.hpp"
 #include "gmd/common/fs_util.hpp"
 #include "archive_io.hpp"
 
@@ -18,11 +19,6 @@ namespace {
 constexpr int64_t kFormatFloat = 1;      // float32 images, uint8 (3,D,H,W) targets, uncompressed (read only)
 constexpr int64_t kFormatCompact = 2;    // quantised + packed + zlib (written)
 constexpr int kZlibLevel = 6;
-
-std::string first_line(const std::string& s) {
-  const auto nl = s.find('\n');
-  return nl == std::string::npos ? s : s.substr(0, nl);
-}
 
 void check_sample(const Sample& s, const std::string& where) {
   if (!s.image.defined() || s.image.dim() != 4 || s.image.size(0) != kNumModalities)
@@ -205,7 +201,7 @@ std::vector<Sample> load_samples(const fs::path& file, nlohmann::json* meta) {
   try {
     archive.load_from(where, torch::kCPU);
   } catch (const c10::Error& e) {
-    throw InputError(where + ": corrupt or truncated sample cache (" + first_line(e.what_without_backtrace()) + ")");
+    throw InputError(where + ": corrupt or truncated sample cache (" + first_line(e) + ")");
   }
   std::vector<Sample> out;
   try {
@@ -234,7 +230,7 @@ std::vector<Sample> load_samples(const fs::path& file, nlohmann::json* meta) {
     }
     if (meta) *meta = std::move(m);
   } catch (const c10::Error& e) {
-    throw InputError(where + ": corrupt sample cache (" + first_line(e.what_without_backtrace()) + ")");
+    throw InputError(where + ": corrupt sample cache (" + first_line(e) + ")");
   }
   return out;
 }

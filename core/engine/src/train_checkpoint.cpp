@@ -4,6 +4,7 @@
 
 #include "archive_io.hpp"
 #include "gmd/common/error.hpp"
+#include "error_text.hpp"
 #include "gmd/common/fs_util.hpp"
 #include "gmd/common/metrics_schema.hpp"
 #include "train_internal.hpp"
@@ -13,11 +14,6 @@ namespace fs = std::filesystem;
 
 namespace {
 constexpr int64_t kCheckpointFormat = 1;
-
-std::string first_line(const std::string& s) {
-  const auto nl = s.find('\n');
-  return nl == std::string::npos ? s : s.substr(0, nl);
-}
 
 }  // namespace
 
@@ -79,10 +75,8 @@ Resumed load_checkpoint(const fs::path& file, const SegModel& model, torch::opti
   torch::serialize::InputArchive archive;
   try {
     archive.load_from(where, device);
-  } catch (const c10::Error& e) {
-    throw InputError(where + ": corrupt or truncated checkpoint (" + first_line(e.what_without_backtrace()) + ")");
   } catch (const std::exception& e) {
-    throw InputError(where + ": corrupt or truncated checkpoint (" + first_line(e.what()) + ")");
+    throw InputError(where + ": corrupt or truncated checkpoint (" + first_line(e) + ")");
   }
   Resumed r;
   try {
@@ -110,9 +104,9 @@ Resumed load_checkpoint(const fs::path& file, const SegModel& model, torch::opti
     model->load(m);
     optim.load(o);
   } catch (const c10::Error& e) {
-    throw InputError(where + ": corrupt checkpoint (" + first_line(e.what_without_backtrace()) + ")");
+    throw InputError(where + ": corrupt checkpoint (" + first_line(e) + ")");
   } catch (const nlohmann::json::exception& e) {
-    throw InputError(where + ": corrupt checkpoint (" + first_line(e.what()) + ")");
+    throw InputError(where + ": corrupt checkpoint (" + first_line(e) + ")");
   }
   if (r.step < 0) throw InputError(where + ": corrupt checkpoint (negative step)");
   return r;

@@ -8,9 +8,10 @@ class QApplication;
 
 namespace gmd::gui {
 
-// Folder of the demo case: the first case (io::list_cases) under $GMD_DEMO_DIR when it is set (a
-// dataset folder or a case folder; nowhere else is searched then), else under
-// <exe dir>/../share/gmd-studio/demo, then the source tree's resources/demo. nullopt with `why` set (where it looked) when there is none.
+// Folder of the demo case: the first case (io::list_cases) under $GMD_DEMO_DIR when it is set (a dataset folder or a
+// case folder; nowhere else is searched then), else under <exe dir>/../share/gmd-studio/demo, then the source tree's
+// resources/demo (gmd::resource_places, the places `gmd info` reports). nullopt with `why` set (where it looked) when
+// there is none.
 std::optional<QString> find_demo_case(QString* why = nullptr);
 
 // Dark Fusion theme (images are read on a dark background).
