@@ -187,6 +187,33 @@ torch::nn::Conv3d conv1(int64_t in, int64_t out) {
   return torch::nn::Conv3d(torch::nn::Conv3dOptions(in, out, 1).bias(true));
 }
 
+// A 3x3x3 convolution (conv3: stride 1, padding 1) of a batch of one on the CPU. LibTorch hands a float CPU
+// convolution to oneDNN only when the batch has more than one sample or N*C*D*H exceeds 20480 (ATen's
+// ConvParams::use_mkldnn: "for some case, native is faster"); below that it runs its native im2col kernel, which for
+// our 16-32 channel maps of 16^3-32^3 voxels is 8-12x slower (forward and backward; docs/performance.md). DS encodes
+// every modality as its own batch, training patches come one per step by default and CPU inference slides one window
+// at a time, so nearly every convolution of the default model took that path. Here the depth is split into two
+// halves with a one-voxel halo and stacked as a batch of two, so oneDNN runs; the halves' outputs without their halo
+// row are the convolution of the whole (the same sums, rounded in another order) and autograd carries the
+// gradients through the slices. Inputs the condition does not concern go straight to the module.
+bool native_conv_would_run(const torch::Tensor& x) {
+  return x.device().is_cpu() && x.scalar_type() == torch::kFloat && x.dim() == 5 && x.size(0) == 1 &&
+         x.size(1) > 1 &&  // one input channel: the native kernel is as fast (measured)
+         x.size(1) * x.size(2) * x.size(3) <= 20480 && at::hasMKLDNN() && at::globalContext().userEnabledMkldnn();
+}
+
+torch::Tensor conv3_forward(torch::nn::Conv3d& conv, const torch::Tensor& x) {
+  constexpr int64_t kMinDepth = 8;  // the halo costs 2/D extra work
+  if (!native_conv_would_run(x) || x.size(2) < kMinDepth) return conv->forward(x);
+  const int64_t d = x.size(2), h = d / 2;
+  torch::Tensor top = x.narrow(2, 0, h + 1);           // rows 0..h: outputs 0..h-1 are exact
+  const torch::Tensor bottom = x.narrow(2, h - 1, d - h + 1);  // rows h-1..d-1: outputs 1.. are rows h..d-1
+  if (bottom.size(2) > top.size(2)) top = F::pad(top, F::PadFuncOptions({0, 0, 0, 0, 0, 1}));  // odd depth
+  const torch::Tensor y =
+      F::conv3d(torch::cat({top, bottom}, 0), conv->weight, F::Conv3dFuncOptions().bias(conv->bias).padding(1));
+  return torch::cat({y.narrow(0, 0, 1).narrow(2, 0, h), y.narrow(0, 1, 1).narrow(2, 1, d - h)}, 2);
+}
+
 // Channel counts at every convolution / norm site of the U-Net, in forward order.
 //   block "double" (default, the paper's U-Net): encoder level l: in->w_l->w_l, except the deepest level,
 //     which runs at b = w_{L-1}/2 (in->b->b) so that the upsampled features match the skip they are
@@ -317,8 +344,8 @@ class UNetCoreImpl : public torch::nn::Module {
     std::vector<torch::Tensor> feats;
     for (size_t l = 0; l < widths_.size(); ++l) {
       if (l > 0) x = F::max_pool3d(x, F::MaxPool3dFuncOptions(2));
-      x = norm_act(enc_a_[l]->forward(x), groups_, a.enc_gamma[2 * l], a.enc_beta[2 * l]);
-      x = norm_act(enc_b_[l]->forward(x), groups_, a.enc_gamma[2 * l + 1], a.enc_beta[2 * l + 1]);
+      x = norm_act(conv3_forward(enc_a_[l], x), groups_, a.enc_gamma[2 * l], a.enc_beta[2 * l]);
+      x = norm_act(conv3_forward(enc_b_[l], x), groups_, a.enc_gamma[2 * l + 1], a.enc_beta[2 * l + 1]);
       feats.push_back(x);
     }
     return feats;
@@ -335,13 +362,13 @@ class UNetCoreImpl : public torch::nn::Module {
                                 .mode(torch::kTrilinear)
                                 .align_corners(false));
       y = torch::cat({skip, y}, 1);
-      y = norm_act(dec_a_[i]->forward(y), groups_, a.dec_gamma[2 * i], a.dec_beta[2 * i]);
-      y = norm_act(dec_b_[i]->forward(y), groups_, a.dec_gamma[2 * i + 1], a.dec_beta[2 * i + 1]);
+      y = norm_act(conv3_forward(dec_a_[i], y), groups_, a.dec_gamma[2 * i], a.dec_beta[2 * i]);
+      y = norm_act(conv3_forward(dec_b_[i], y), groups_, a.dec_gamma[2 * i + 1], a.dec_beta[2 * i + 1]);
     }
     return head_->forward(y);
   }
   torch::Tensor stem(const torch::Tensor& x, AffineSetImpl& a) {
-    return norm_act(a.stem->forward(x), groups_, a.stem_gamma, a.stem_beta);
+    return norm_act(conv3_forward(a.stem, x), groups_, a.stem_gamma, a.stem_beta);
   }
 
  private:
