@@ -5,8 +5,10 @@
 // importer as they are: no CRC repair is needed.) When the card
 // carries a SHA-256 of model.pt (64 hex digits), it is rewritten to the input's, so the weights still reach LibTorch.
 // GMD_FUZZ_SKIP_KNOWN=1 skips inputs that hit a known, reported and not yet fixed finding (docs/reliability.md).
+// (Findings 5 and 9, sizes LibTorch trusts, are fixed by load_model's archive check, core/engine/src/archive_check.cpp:
+// their inputs are fuzzed, not skipped.)
 #include <cstdint>
-#include <cstring>
+#include <cstdio>
 #include <string>
 
 #include "fuzz_util.hpp"
@@ -19,59 +21,7 @@ fs::path g_dir;
 nlohmann::json g_card;
 bool g_card_has_sha = false;
 bool g_skip_known = false;
-
-// Known finding unpickler-huge-reserve (docs/reliability.md, ## Fuzzing): LibTorch's Unpickler::readBytes reserves a
-// std::string of the length a pickle opcode declares before it reads the bytes, so a 14 KB model.pt whose data.pkl
-// says BINUNICODE of 4 GiB makes it allocate 4 GiB (and gigabytes of shadow memory under ASan).
-// pickle_overlong(): walks a pickle's opcodes (protocols 0-5) and says whether a length-prefixed argument is longer
-// than the rest of the pickle (this check, run on every *.pkl record of model.pt before LibTorch sees it, is the
-// proposed fix in core/engine/src/model_io.cpp). Stops, answering false, at STOP or an unknown opcode.
-bool pickle_overlong(const char* p, std::size_t n) {
-  auto le = [&](std::size_t at, int w) {
-    uint64_t v = 0;
-    for (int k = w - 1; k >= 0; --k) v = (v << 8) | static_cast<unsigned char>(p[at + k]);
-    return v;
-  };
-  std::size_t i = 0;
-  while (i < n) {
-    const unsigned char op = static_cast<unsigned char>(p[i++]);
-    if (op == '.') return false;  // STOP
-    // Argument shapes of the opcodes (pickletools): fixed size, length-prefixed, newline-terminated lines.
-    static constexpr char fixed0[] = "()]}aestuRbN012Qldo\x85\x86\x87\x81\x92\x88\x89\x8f\x90\x91\x93\x94\x97\x98";
-    static constexpr char fixed1[] = "Kqh\x80\x82", fixed2[] = "M\x83", fixed4[] = "Jrj\x84", fixed8[] = "G\x95";
-    static constexpr char len1[] = "CU\x8c\x8a", len4[] = "XBT\x8b", len8[] = "\x8d\x8e\x96";
-    static constexpr char line1[] = "ILFSVPpg", line2[] = "ci";
-    auto in = [op](const char* set) { return op != 0 && std::strchr(set, static_cast<char>(op)) != nullptr; };
-    const int fixed = in(fixed0) ? 0 : in(fixed1) ? 1 : in(fixed2) ? 2 : in(fixed4) ? 4 : in(fixed8) ? 8 : -1;
-    const int lenw = in(len1) ? 1 : in(len4) ? 4 : in(len8) ? 8 : 0;
-    const int lines = in(line1) ? 1 : in(line2) ? 2 : 0;
-    if (fixed < 0 && !lenw && !lines) return false;  // unknown opcode: LibTorch rejects it
-    if (fixed >= 0) {
-      i += static_cast<std::size_t>(fixed);
-    } else if (lenw) {
-      if (i + lenw > n) return true;
-      const uint64_t len = le(i, lenw);
-      i += static_cast<std::size_t>(lenw);
-      if (len > n - i) return true;
-      i += static_cast<std::size_t>(len);
-    } else {
-      for (int l = 0; l < lines; ++l) {
-        while (i < n && p[i] != '\n') ++i;
-        ++i;
-      }
-    }
-  }
-  return false;
-}
-
-bool huge_pickle_length(const std::string& z) {
-  bool hit = false;
-  for_each_stored_entry(z, [&](const std::string& name, std::size_t data, std::size_t size, std::size_t, std::size_t) {
-    if (name.size() >= 3 && name.compare(name.size() - 3, 3, "pkl") == 0 && pickle_overlong(z.data() + data, size))
-      hit = true;
-  });
-  return hit;
-}
+bool g_show_errors = false;  // GMD_FUZZ_SHOW_ERRORS=1: print each InputError (why a replayed input is refused)
 
 // Known finding torchscript-class-constant-segv (docs/reliability.md, ## Fuzzing): model.pt holds the module's
 // TorchScript class definitions (code/__torch__/*.py), which torch::jit::load compiles; a class-level assignment other
@@ -102,7 +52,7 @@ bool odd_class_assignment(const std::string& z) {
 }
 
 void try_load(const std::string& pt) {
-  if (g_skip_known && (huge_pickle_length(pt) || odd_class_assignment(pt))) return;
+  if (g_skip_known && odd_class_assignment(pt)) return;
   write_file(g_dir / "model.pt", pt);
   if (g_card_has_sha) {
     nlohmann::json card = g_card;
@@ -112,7 +62,8 @@ void try_load(const std::string& pt) {
   try {
     const gmd::engine::LoadedModel m = gmd::engine::load_model(g_dir);
     if (!m.model) finding("fuzz_model_pt", "load_model returned no model");
-  } catch (const gmd::InputError&) {
+  } catch (const gmd::InputError& e) {
+    if (g_show_errors) std::fprintf(stderr, "InputError: %s\n", e.what());
   } catch (const std::exception& e) {
     finding("fuzz_model_pt", "load_model: " + describe(e));
   }
@@ -123,6 +74,8 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   torch::set_num_threads(1);
   const char* e = std::getenv("GMD_FUZZ_SKIP_KNOWN");
   g_skip_known = e && std::string(e) == "1";
+  const char* show = std::getenv("GMD_FUZZ_SHOW_ERRORS");
+  g_show_errors = show && std::string(show) == "1";
   g_dir = scratch() / "model";
   write_model(g_dir);
   g_card = nlohmann::json::parse(read_file(g_dir / "model.json"));

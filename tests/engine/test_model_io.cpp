@@ -1,4 +1,4 @@
-// Model files (model.pt + model.json), sample cache, device resolution.
+// Model files (model.pt + model.json), sample cache, device resolution, the archive check before LibTorch reads.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -6,6 +6,7 @@
 #include <fstream>
 #include <string>
 
+#include "archive_check.hpp"  // engine-internal (tests/CMakeLists.txt adds core/engine/src)
 #include "gmd/common/error.hpp"
 #include "gmd/common/fs_util.hpp"
 #include "gmd/engine/model_io.hpp"
@@ -164,6 +165,16 @@ torch::Tensor brain_like(const std::vector<int64_t>& dims, gmd::SubsetMask prese
   return img;
 }
 
+// An 8^3 sample with all four modalities and a random target.
+Sample small_sample() {
+  Sample s;
+  s.id = "c";
+  s.present = gmd::kFullMask;
+  s.image = brain_like({8, 8, 8}, s.present, 3);
+  s.target = (torch::rand({3, 8, 8, 8}) > 0.7).to(torch::kUInt8);
+  return s;
+}
+
 TEST(SampleCache, RoundTripQuantisedWithinHalfStep) {
   const fs::path dir = fresh_dir("samples");
   std::vector<Sample> in(2);
@@ -233,11 +244,7 @@ TEST(SampleCache, CompactOnSmoothData) {
 
 TEST(SampleCache, CorruptTruncatedMissingAndFormat1) {
   const fs::path dir = fresh_dir("samples_bad");
-  Sample s;
-  s.id = "c";
-  s.present = gmd::kFullMask;
-  s.image = brain_like({8, 8, 8}, s.present, 3);
-  s.target = (torch::rand({3, 8, 8, 8}) > 0.7).to(torch::kUInt8);
+  const Sample s = small_sample();
   save_samples(dir / "cache.pt", {s});
 
   // Flip bytes inside the compressed image: the zlib checksum (or the archive) must refuse it.
@@ -387,4 +394,226 @@ TEST(ModelIntegrity, AModelWithoutChecksumsStillLoads) {  // models written befo
   card.erase("net_sha256");
   write_card(dir, card);
   EXPECT_NO_THROW(load_model(dir));
+}
+
+// ---- The check of a torch archive's declared sizes before LibTorch trusts them (core/engine/src/archive_check.hpp):
+// zip records declaring more than the file holds, pickle strings longer than their pickle, memo indices; through
+// load_model and load_samples, and directly.
+namespace {
+void spill(const fs::path& p, const std::string& bytes) {
+  std::ofstream f(p, std::ios::binary | std::ios::trunc);
+  f << bytes;
+}
+
+uint32_t le32(const std::string& b, std::size_t at) {
+  uint32_t v = 0;
+  for (int k = 3; k >= 0; --k) v = (v << 8) | static_cast<unsigned char>(b[at + k]);
+  return v;
+}
+void put_le32(std::string& b, std::size_t at, uint32_t v) {
+  for (int k = 0; k < 4; ++k) b[at + k] = static_cast<char>((v >> (8 * k)) & 0xff);
+}
+
+// The offset of the central-directory record of the first entry whose name ends with `suffix`.
+std::size_t directory_record(const std::string& zip, const std::string& suffix) {
+  for (std::size_t at = zip.find("PK\x01\x02"); at != std::string::npos; at = zip.find("PK\x01\x02", at + 4)) {
+    if (at + 46 > zip.size()) break;
+    const std::size_t name_len = le32(zip, at + 28) & 0xffff;
+    const std::string name = zip.substr(at + 46, name_len);
+    if (name.size() >= suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0)
+      return at;
+  }
+  return std::string::npos;
+}
+
+// The offset of the first BINUNICODE ('X', 4-byte length) opcode inside the data.pkl record of `zip`, found by
+// walking the pickle from its start (so it is an opcode, not a byte of some argument).
+std::size_t first_binunicode(const std::string& zip, const ZipEntry& pkl) {
+  const std::size_t begin = static_cast<std::size_t>(pkl.data), end = begin + static_cast<std::size_t>(pkl.uncompressed);
+  std::size_t i = begin;
+  while (i < end) {
+    const unsigned char op = static_cast<unsigned char>(zip[i]);
+    if (op == 'X') return i;
+    switch (op) {
+      case 0x80: case 'K': case 'q': case 'h': i += 2; break;  // PROTO, BININT1, BINPUT, BINGET
+      case 'M': i += 3; break;                                 // BININT2
+      case 'J': case 'r': case 'j': i += 5; break;             // BININT, LONG_BINPUT, LONG_BINGET
+      case 'G': i += 9; break;                                 // BINFLOAT
+      case 'c':                                                // GLOBAL: two lines
+        i = zip.find('\n', i) + 1;
+        i = zip.find('\n', i) + 1;
+        break;
+      case 0x8a: i += 2 + static_cast<unsigned char>(zip[i + 1]); break;  // LONG1
+      default: i += 1; break;                                  // opcodes without argument
+    }
+  }
+  return std::string::npos;
+}
+
+// A tiny saved model without checksums in its card, so edited weights reach the archive check (with a checksum, the
+// SHA-256 refuses them first).
+fs::path tiny_model(const std::string& name) {
+  const fs::path dir = fresh_dir("archive_" + name);
+  save_model(dir, make_model(tiny(Method::DS)), {});
+  auto card = nlohmann::json::parse(gmd::read_text(dir / "model.json"));
+  card.erase("weights_sha256");
+  card.erase("net_sha256");
+  gmd::write_text_atomically(dir / "model.json", card.dump(2));
+  return dir;
+}
+}  // namespace
+
+TEST(ArchiveCheck, AValidModelArchivePassesAndListsItsRecords) {
+  const fs::path dir = tiny_model("valid");
+  const auto entries = check_torch_archive(dir / "model.pt", "model weights");
+  const std::string bytes = gmd::read_text(dir / "model.pt");
+  bool has_pickle = false;
+  for (const auto& e : entries) {
+    EXPECT_TRUE(e.method == 0 || e.method == 8) << e.name;  // stored, or deflated (some TorchScript sources)
+    if (e.method == 0) EXPECT_EQ(e.compressed, e.uncompressed) << e.name;
+    EXPECT_LE(e.data + e.compressed, bytes.size()) << e.name;
+    if (e.name.size() > 8 && e.name.compare(e.name.size() - 8, 8, "data.pkl") == 0) {
+      has_pickle = true;
+      // The record's bytes are where the entry says: a pickle starts with PROTO (0x80) and ends with STOP.
+      EXPECT_EQ(static_cast<unsigned char>(bytes[e.data]), 0x80u);
+      EXPECT_EQ(bytes[e.data + e.uncompressed - 1], '.');
+    }
+  }
+  EXPECT_TRUE(has_pickle);
+  EXPECT_NO_THROW(load_model(dir));
+  fs::remove_all(dir);
+}
+
+// The fuzz finding of CI's smoke of 2026-12-04 (fuzz_model_pt: libFuzzer out-of-memory, malloc(4294508921)): a zip
+// record whose directory entry declares 4 GB makes LibTorch's zip reader allocate 4 GB before reading it.
+TEST(ArchiveCheck, AZipRecordDeclaringMoreThanTheFileHoldsIsRefusedBeforeLibTorchAllocatesIt) {
+  const fs::path dir = tiny_model("zipsize");
+  std::string bytes = gmd::read_text(dir / "model.pt");
+  const std::size_t rec = directory_record(bytes, "data.pkl");
+  ASSERT_NE(rec, std::string::npos);
+  put_le32(bytes, rec + 20, 0xfff8fe79u);  // compressed size
+  put_le32(bytes, rec + 24, 0xfff8fe79u);  // uncompressed size
+  spill(dir / "model.pt", bytes);
+  const std::string msg = error_of([&] { load_model(dir); });
+  EXPECT_NE(msg.find("model.pt: corrupt or truncated model weights"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("declares 4294508153 bytes"), std::string::npos) << msg;
+  EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
+
+  // A stored record whose sizes disagree is refused by name too.
+  put_le32(bytes, rec + 20, 10);
+  spill(dir / "model.pt", bytes);
+  EXPECT_NE(error_of([&] { load_model(dir); }).find("but stores 10"), std::string::npos);
+
+  // A deflated record (LibTorch deflates some TorchScript sources) declaring more than deflate can expand to.
+  const fs::path other = tiny_model("zipsize2");
+  std::string fresh = gmd::read_text(other / "model.pt");
+  std::size_t py = std::string::npos;
+  for (std::size_t at = fresh.find("PK\x01\x02"); at != std::string::npos; at = fresh.find("PK\x01\x02", at + 4))
+    if ((le32(fresh, at + 10) & 0xffff) == 8) {
+      py = at;
+      break;
+    }
+  ASSERT_NE(py, std::string::npos) << "no deflated record in a LibTorch archive";
+  const uint32_t packed = le32(fresh, py + 20);
+  put_le32(fresh, py + 24, packed * 2000u);
+  spill(dir / "model.pt", fresh);
+  const std::string deflated = error_of([&] { load_model(dir); });
+  EXPECT_NE(deflated.find("compressed bytes can hold"), std::string::npos) << deflated;
+  fs::remove_all(dir);
+  fs::remove_all(other);
+}
+
+// Finding 5 of docs/reliability.md (fuzz_model_pt/unpickler-huge-reserve): a pickle string declaring gigabytes made
+// LibTorch's unpickler reserve them.
+TEST(ArchiveCheck, APickleStringLongerThanItsPickleIsRefused) {
+  const fs::path dir = tiny_model("pickle");
+  std::string bytes = gmd::read_text(dir / "model.pt");
+  const auto entries = check_torch_archive(dir / "model.pt", "model weights");
+  const ZipEntry* pkl = nullptr;
+  for (const auto& e : entries)
+    if (e.name.size() > 8 && e.name.compare(e.name.size() - 8, 8, "data.pkl") == 0) pkl = &e;
+  ASSERT_NE(pkl, nullptr);
+  const std::size_t x = first_binunicode(bytes, *pkl);
+  ASSERT_NE(x, std::string::npos) << "no BINUNICODE in data.pkl";
+  put_le32(bytes, x + 1, 0xfd000005u);
+  spill(dir / "model.pt", bytes);
+  const std::string msg = error_of([&] { load_model(dir); });
+  EXPECT_NE(msg.find("corrupt or truncated model weights"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("declares 4244635653 bytes"), std::string::npos) << msg;
+  fs::remove_all(dir);
+}
+
+TEST(ArchiveCheck, PickleProblemsAreNamedAndValidPicklesPass) {
+  // PROTO 2, SHORT_BINUNICODE "ab", BINPUT 0, STOP.
+  const std::string ok("\x80\x02\x8c\x02" "ab" "q\x00.", 9);
+  EXPECT_EQ(pickle_problem(ok.data(), ok.size()), "");
+  // BINUNICODE of 3 bytes with only 2 following.
+  const std::string longer("\x80\x02X\x03\x00\x00\x00" "ab", 9);
+  EXPECT_NE(pickle_problem(longer.data(), longer.size()).find("declares 3 bytes, more than the 2"), std::string::npos);
+  // An 8-byte length (BINBYTES8) of 2^63.
+  std::string huge("\x80\x04\x8e\x00\x00\x00\x00\x00\x00\x00\x80.", 12);
+  EXPECT_NE(pickle_problem(huge.data(), huge.size()).find("declares 9223372036854775808"), std::string::npos);
+  // LONG_BINPUT with an index of 4 billion: LibTorch's unpickler reserves memo space for it.
+  const std::string memo("\x80\x02N" "r\xff\xff\xff\xf0.", 9);
+  EXPECT_NE(pickle_problem(memo.data(), memo.size()).find("memo index 4043309055"), std::string::npos);
+  // A pickle cut inside an opcode's length, and inside a GLOBAL's lines.
+  const std::string cut("\x80\x02X\x03\x00", 5);
+  EXPECT_NE(pickle_problem(cut.data(), cut.size()).find("ends inside an opcode at byte 2"), std::string::npos);
+  const std::string cut_line("\x80\x02" "ctorch\nFloat", 14);
+  EXPECT_NE(pickle_problem(cut_line.data(), cut_line.size()).find("ends inside an opcode"), std::string::npos);
+  // Bytes after STOP are not read.
+  const std::string after(".X\xff\xff\xff\xff", 6);
+  EXPECT_EQ(pickle_problem(after.data(), after.size()), "");
+}
+
+TEST(ArchiveCheck, NotAZipAndATruncatedDirectoryAreNamed) {
+  const fs::path dir = fresh_dir("archive_notzip");
+  spill(dir / "a.pt", "short");
+  EXPECT_NE(error_of([&] { check_torch_archive(dir / "a.pt", "checkpoint"); }).find("a.pt: corrupt or truncated checkpoint (too short"),
+            std::string::npos);
+  spill(dir / "b.pt", std::string(4096, 'x'));
+  EXPECT_NE(error_of([&] { check_torch_archive(dir / "b.pt", "checkpoint"); }).find("no zip directory"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { check_torch_archive(dir / "missing.pt", "checkpoint"); }).find("cannot be opened"),
+            std::string::npos);
+  // A nested archive (as checkpoints hold the model and the optimizer) passes; its directory pointed past the end
+  // of the file does not.
+  {
+    torch::serialize::OutputArchive outer, inner;
+    inner.write("w", torch::ones({3}));
+    outer.write("model", inner);
+    outer.write("step", c10::IValue(int64_t{7}));
+    outer.save_to((dir / "c.pt").string());
+  }
+  EXPECT_NO_THROW(check_torch_archive(dir / "c.pt", "checkpoint"));
+  std::string bytes = gmd::read_text(dir / "c.pt");
+  const std::size_t eocd = bytes.rfind("PK\x05\x06");
+  ASSERT_NE(eocd, std::string::npos);
+  // LibTorch writes a zip64 end record too, and its reader takes the directory's offset from there (so the 32-bit
+  // field alone does not matter): move both.
+  put_le32(bytes, eocd + 16, static_cast<uint32_t>(bytes.size()));
+  const std::size_t z64 = bytes.rfind("PK\x06\x06");
+  if (z64 != std::string::npos) {
+    put_le32(bytes, z64 + 48, static_cast<uint32_t>(bytes.size()));
+    put_le32(bytes, z64 + 52, 0);
+  }
+  spill(dir / "c.pt", bytes);
+  EXPECT_NE(error_of([&] { check_torch_archive(dir / "c.pt", "checkpoint"); }).find("lies outside the file"),
+            std::string::npos);
+  fs::remove_all(dir);
+}
+
+TEST(ArchiveCheck, ASampleCacheWithAnInflatedRecordIsRefusedByName) {
+  const fs::path dir = fresh_dir("archive_cache");
+  save_samples(dir / "cache.pt", {small_sample()});
+  std::string bytes = gmd::read_text(dir / "cache.pt");
+  const std::size_t rec = directory_record(bytes, "data.pkl");
+  ASSERT_NE(rec, std::string::npos);
+  put_le32(bytes, rec + 20, 0x7fffffffu);
+  put_le32(bytes, rec + 24, 0x7fffffffu);
+  spill(dir / "cache.pt", bytes);
+  const std::string msg = error_of([&] { load_samples(dir / "cache.pt"); });
+  EXPECT_NE(msg.find("cache.pt: corrupt or truncated sample cache"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("declares 2147483647 bytes"), std::string::npos) << msg;
+  fs::remove_all(dir);
 }

@@ -8,6 +8,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "archive_check.hpp"
 #include "archive_io.hpp"
 #include "gmd/common/run_files.hpp"
 #include "gmd/common/error.hpp"
@@ -175,6 +176,8 @@ LoadedModel load_model(const fs::path& path, const torch::Device& device) {
                      first_line(e) + ")");
   }
 
+  // Sizes LibTorch would trust (a zip record's, a pickle string's) are checked first (archive_check.hpp).
+  check_torch_archive(weights, "model weights");
   torch::serialize::InputArchive archive;
   try {
     archive.load_from(weights.string(), torch::kCPU);

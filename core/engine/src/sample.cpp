@@ -10,6 +10,7 @@
 #include "gmd/common/error.hpp"
 #include "error_text.hpp"
 #include "gmd/common/fs_util.hpp"
+#include "archive_check.hpp"
 #include "archive_io.hpp"
 
 namespace gmd::engine {
@@ -197,6 +198,7 @@ SampleCacheStats save_samples(const fs::path& file, const std::vector<Sample>& s
 std::vector<Sample> load_samples(const fs::path& file, nlohmann::json* meta) {
   const std::string where = file.string();
   if (!fs::is_regular_file(file)) throw InputError(where + ": sample cache not found");
+  check_torch_archive(file, "sample cache");  // sizes LibTorch would trust (archive_check.hpp)
   torch::serialize::InputArchive archive;
   try {
     archive.load_from(where, torch::kCPU);

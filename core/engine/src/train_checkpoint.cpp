@@ -2,6 +2,7 @@
 #include <sstream>
 #include <string>
 
+#include "archive_check.hpp"
 #include "archive_io.hpp"
 #include "gmd/common/error.hpp"
 #include "error_text.hpp"
@@ -72,6 +73,7 @@ Resumed load_checkpoint(const fs::path& file, const SegModel& model, torch::opti
                         LossScaler& scaler, const torch::Device& device) {
   const std::string where = file.string();
   if (!fs::is_regular_file(file)) throw InputError(where + ": no checkpoint to resume from");
+  check_torch_archive(file, "checkpoint");  // sizes LibTorch would trust (archive_check.hpp)
   torch::serialize::InputArchive archive;
   try {
     archive.load_from(where, device);

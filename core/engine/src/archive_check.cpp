@@ -1,0 +1,233 @@
+// check_torch_archive: the zip directory and the pickles of a torch archive, checked before LibTorch trusts their
+// sizes (archive_check.hpp).
+#include "archive_check.hpp"
+
+#include <cstring>
+#include <fstream>
+
+#include <zlib.h>
+
+#include "gmd/common/error.hpp"
+
+namespace gmd::engine {
+namespace fs = std::filesystem;
+
+namespace {
+constexpr uint32_t kEndOfDirectory = 0x06054b50, kZip64End = 0x06064b50, kZip64Locator = 0x07064b50,
+                   kDirectoryEntry = 0x02014b50, kLocalHeader = 0x04034b50;
+constexpr uint32_t kSize32Escape = 0xffffffffu;
+constexpr uint64_t kMaxDeflateRatio = 1032;
+constexpr uint64_t kMaxPickleBytes = uint64_t{1} << 30;
+
+uint64_t le(const char* p, int bytes) {
+  uint64_t v = 0;
+  for (int k = bytes - 1; k >= 0; --k) v = (v << 8) | static_cast<unsigned char>(p[k]);
+  return v;
+}
+
+class ArchiveFile {
+ public:
+  ArchiveFile(const fs::path& file, std::string prefix) : prefix_(std::move(prefix)) {
+    in_.open(file, std::ios::binary);
+    if (!in_) fail("cannot be opened");
+    in_.seekg(0, std::ios::end);
+    size_ = static_cast<uint64_t>(in_.tellg());
+  }
+  uint64_t size() const { return size_; }
+  std::string read(uint64_t at, uint64_t n) {
+    if (at > size_ || n > size_ - at) fail("a record reaches past the end of the file");
+    std::string b(static_cast<std::size_t>(n), '\0');
+    in_.seekg(static_cast<std::streamoff>(at));
+    in_.read(b.data(), static_cast<std::streamsize>(n));
+    if (!in_) fail("read error");
+    return b;
+  }
+  [[noreturn]] void fail(const std::string& problem) const { throw InputError(prefix_ + problem + ")"); }
+
+ private:
+  std::ifstream in_;
+  uint64_t size_ = 0;
+  std::string prefix_;
+};
+
+// The zip64 extended-information extra field of a directory entry: the 64-bit values of the fields that hold
+// 0xffffffff, in the order uncompressed, compressed, local header offset.
+void apply_zip64_extra(const std::string& extra, ZipEntry& e, uint32_t usize32, uint32_t csize32, uint32_t local32,
+                       ArchiveFile& f) {
+  std::size_t at = 0;
+  while (at + 4 <= extra.size()) {
+    const uint64_t id = le(extra.data() + at, 2), len = le(extra.data() + at + 2, 2);
+    if (at + 4 + len > extra.size()) f.fail("entry '" + e.name + "' has a malformed extra field");
+    if (id == 0x0001) {
+      std::size_t p = at + 4;
+      auto take = [&](uint64_t& field) {
+        if (p + 8 > at + 4 + len) f.fail("entry '" + e.name + "' has a short zip64 field");
+        field = le(extra.data() + p, 8);
+        p += 8;
+      };
+      if (usize32 == kSize32Escape) take(e.uncompressed);
+      if (csize32 == kSize32Escape) take(e.compressed);
+      if (local32 == kSize32Escape) take(e.local_header);
+      return;
+    }
+    at += 4 + len;
+  }
+  if (usize32 == kSize32Escape || csize32 == kSize32Escape || local32 == kSize32Escape)
+    f.fail("entry '" + e.name + "' needs a zip64 field it does not have");
+}
+
+// A deflated record's bytes, which must inflate to exactly the size its entry declares (bounded above by
+// kMaxDeflateRatio times the compressed size, checked before).
+std::string inflate_record(const std::string& packed, const ZipEntry& e, ArchiveFile& f) {
+  std::string out(static_cast<std::size_t>(e.uncompressed), '\0');
+  z_stream zs{};
+  if (inflateInit2(&zs, -MAX_WBITS) != Z_OK) f.fail("zlib cannot start");
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(packed.data()));
+  zs.avail_in = static_cast<uInt>(packed.size());
+  zs.next_out = reinterpret_cast<Bytef*>(out.data());
+  zs.avail_out = static_cast<uInt>(out.size());
+  const int rc = inflate(&zs, Z_FINISH);
+  const uint64_t produced = zs.total_out;
+  inflateEnd(&zs);
+  if (rc != Z_STREAM_END || produced != e.uncompressed)
+    f.fail("entry '" + e.name + "' does not inflate to the " + std::to_string(e.uncompressed) + " bytes it declares");
+  return out;
+}
+}  // namespace
+
+std::string pickle_problem(const char* p, std::size_t n) {
+  // Argument shapes of the opcodes (Python's pickletools): a fixed number of bytes, a length of 1/4/8 bytes followed
+  // by that many bytes, or one or two newline-terminated lines.
+  static constexpr char fixed0[] = "()]}aestuRbN012Qldo\x85\x86\x87\x81\x92\x88\x89\x8f\x90\x91\x93\x94\x97\x98";
+  static constexpr char fixed1[] = "Kqh\x80\x82", fixed2[] = "M\x83", fixed4[] = "Jjr\x84", fixed8[] = "G\x95";
+  static constexpr char len1[] = "CU\x8c\x8a", len4[] = "XBT\x8b", len8[] = "\x8d\x8e\x96";
+  static constexpr char line1[] = "ILFSVPpg", line2[] = "ci";
+  std::size_t i = 0;
+  while (i < n) {
+    const std::size_t at = i;
+    const unsigned char op = static_cast<unsigned char>(p[i++]);
+    if (op == '.') return "";  // STOP
+    auto in = [op](const char* set) { return op != 0 && std::strchr(set, static_cast<char>(op)) != nullptr; };
+    const int fixed = in(fixed0) ? 0 : in(fixed1) ? 1 : in(fixed2) ? 2 : in(fixed4) ? 4 : in(fixed8) ? 8 : -1;
+    const int lenw = in(len1) ? 1 : in(len4) ? 4 : in(len8) ? 8 : 0;
+    const int lines = in(line1) ? 1 : in(line2) ? 2 : 0;
+    if (fixed < 0 && !lenw && !lines) return "";  // an opcode LibTorch does not know either: it refuses it
+    if (fixed >= 0) {
+      if (static_cast<std::size_t>(fixed) > n - i) return "pickle ends inside an opcode at byte " + std::to_string(at);
+      if (op == 'r' && le(p + i, 4) > n)  // LONG_BINPUT: the unpickler reserves memo space for the index
+        return "pickle memo index " + std::to_string(le(p + i, 4)) + " at byte " + std::to_string(at) +
+               " exceeds the pickle's size";
+      i += static_cast<std::size_t>(fixed);
+    } else if (lenw) {
+      if (static_cast<std::size_t>(lenw) > n - i) return "pickle ends inside an opcode at byte " + std::to_string(at);
+      const uint64_t len = le(p + i, lenw);
+      i += static_cast<std::size_t>(lenw);
+      if (len > n - i)
+        return "pickle opcode at byte " + std::to_string(at) + " declares " + std::to_string(len) +
+               " bytes, more than the " + std::to_string(n - i) + " that follow";
+      i += static_cast<std::size_t>(len);
+    } else {
+      for (int l = 0; l < lines; ++l) {
+        while (i < n && p[i] != '\n') ++i;
+        if (i == n) return "pickle ends inside an opcode at byte " + std::to_string(at);
+        ++i;
+      }
+    }
+  }
+  return "";  // no STOP: LibTorch reports the pickle as truncated
+}
+
+std::vector<ZipEntry> check_torch_archive(const fs::path& file, const std::string& what) {
+  ArchiveFile f(file, file.string() + ": corrupt or truncated " + what + " (");
+  const uint64_t size = f.size();
+  if (size < 22) f.fail("too short for an archive: " + std::to_string(size) + " bytes");
+  // The end-of-central-directory record: the last 22 bytes, or further back when a comment follows it.
+  const uint64_t tail_len = std::min<uint64_t>(size, 22 + 65535);
+  const std::string tail = f.read(size - tail_len, tail_len);
+  std::size_t eocd = std::string::npos;
+  for (std::size_t i = tail.size() - 22 + 1; i-- > 0;)
+    if (le(tail.data() + i, 4) == kEndOfDirectory) {
+      eocd = i;
+      break;
+    }
+  if (eocd == std::string::npos) f.fail("no zip directory at its end");
+  const uint64_t eocd_at = size - tail_len + eocd;
+  const char* e = tail.data() + eocd;
+  uint64_t count = le(e + 10, 2), dir_size = le(e + 12, 4), dir_at = le(e + 16, 4), dir_end_limit = eocd_at;
+  // LibTorch writes a zip64 end record and its locator in front of the end record, and its zip reader (miniz) then
+  // takes the directory's place and size from the zip64 record, whatever the 32-bit fields say: so does this check.
+  const bool has_locator = eocd_at >= 20 && le(f.read(eocd_at - 20, 4).data(), 4) == kZip64Locator;
+  if (!has_locator && (count == 0xffff || dir_size == kSize32Escape || dir_at == kSize32Escape))
+    f.fail("a zip64 archive without its zip64 locator");
+  if (has_locator) {
+    const std::string loc = f.read(eocd_at - 20, 20);
+    const uint64_t z64_at = le(loc.data() + 8, 8);
+    if (z64_at > eocd_at - 20 || eocd_at - 20 - z64_at < 56) f.fail("the zip64 end record lies outside the file");
+    const std::string z64 = f.read(z64_at, 56);
+    if (le(z64.data(), 4) != kZip64End) f.fail("no zip64 end record where its locator points");
+    count = le(z64.data() + 32, 8);
+    dir_size = le(z64.data() + 40, 8);
+    dir_at = le(z64.data() + 48, 8);
+    dir_end_limit = z64_at;
+  }
+  if (dir_at > dir_end_limit || dir_size > dir_end_limit - dir_at)
+    f.fail("the zip directory (" + std::to_string(dir_size) + " bytes at " + std::to_string(dir_at) +
+           ") lies outside the file");
+  if (count > dir_size / 46)
+    f.fail("the zip directory declares " + std::to_string(count) + " entries in " + std::to_string(dir_size) +
+           " bytes");
+  const std::string dir = f.read(dir_at, dir_size);
+  std::vector<ZipEntry> entries;
+  entries.reserve(static_cast<std::size_t>(count));
+  std::size_t at = 0;
+  for (uint64_t k = 0; k < count; ++k) {
+    if (at + 46 > dir.size() || le(dir.data() + at, 4) != kDirectoryEntry)
+      f.fail("zip directory entry " + std::to_string(k) + " is malformed");
+    const char* d = dir.data() + at;
+    const std::size_t name_len = le(d + 28, 2), extra_len = le(d + 30, 2), comment_len = le(d + 32, 2);
+    if (at + 46 + name_len + extra_len + comment_len > dir.size())
+      f.fail("zip directory entry " + std::to_string(k) + " runs past the directory");
+    ZipEntry z;
+    z.name.assign(d + 46, name_len);
+    z.method = static_cast<uint16_t>(le(d + 10, 2));
+    const auto csize32 = static_cast<uint32_t>(le(d + 20, 4)), usize32 = static_cast<uint32_t>(le(d + 24, 4)),
+               local32 = static_cast<uint32_t>(le(d + 42, 4));
+    z.compressed = csize32;
+    z.uncompressed = usize32;
+    z.local_header = local32;
+    apply_zip64_extra(std::string(d + 46 + name_len, extra_len), z, usize32, csize32, local32, f);
+    at += 46 + name_len + extra_len + comment_len;
+    // LibTorch stores records (method 0) and deflates some TorchScript sources (method 8). A stored record's two
+    // sizes are equal; a deflated one cannot expand more than deflate's limit, about 1032:1.
+    if (z.method != 0 && z.method != 8)
+      f.fail("entry '" + z.name + "' uses compression method " + std::to_string(z.method) +
+             " (LibTorch writes stored or deflated records)");
+    if (z.method == 0 && z.compressed != z.uncompressed)
+      f.fail("entry '" + z.name + "' declares " + std::to_string(z.uncompressed) + " bytes but stores " +
+             std::to_string(z.compressed));
+    if (z.method == 8 && z.uncompressed > kMaxDeflateRatio * z.compressed + 1024)
+      f.fail("entry '" + z.name + "' declares " + std::to_string(z.uncompressed) + " bytes, more than its " +
+             std::to_string(z.compressed) + " compressed bytes can hold");
+    if (z.local_header > dir_at || dir_at - z.local_header < 30)
+      f.fail("entry '" + z.name + "' has its header outside the file");
+    const std::string local = f.read(z.local_header, 30);
+    if (le(local.data(), 4) != kLocalHeader) f.fail("entry '" + z.name + "' has no header where it should");
+    z.data = z.local_header + 30 + le(local.data() + 26, 2) + le(local.data() + 28, 2);
+    if (z.data > dir_at || z.compressed > dir_at - z.data)
+      f.fail("entry '" + z.name + "' declares " + std::to_string(z.compressed) +
+             " bytes, more than the file holds before its directory");
+    entries.push_back(std::move(z));
+  }
+  for (const ZipEntry& z : entries) {
+    if (z.name.size() < 3 || z.name.compare(z.name.size() - 3, 3, "pkl") != 0) continue;
+    if (z.uncompressed > kMaxPickleBytes)
+      f.fail("'" + z.name + "': a pickle of " + std::to_string(z.uncompressed) + " bytes (gmd writes kilobytes)");
+    const std::string pickle = z.method == 0 ? f.read(z.data, z.uncompressed)
+                                             : inflate_record(f.read(z.data, z.compressed), z, f);
+    const std::string problem = pickle_problem(pickle.data(), pickle.size());
+    if (!problem.empty()) f.fail("'" + z.name + "': " + problem);
+  }
+  return entries;
+}
+
+}  // namespace gmd::engine

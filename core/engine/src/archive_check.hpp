@@ -1,0 +1,39 @@
+#pragma once
+// A look at a torch archive (model.pt, checkpoint.pt, a sample cache) before LibTorch reads it.
+//
+// LibTorch trusts the sizes an archive declares: its zip reader allocates the size a central-directory record states
+// before it reads the record, and its unpickler reserves the length a pickle opcode states before it reads the bytes
+// (docs/reliability.md, ## Fuzzing, findings 5 and 9). A corrupt 20 KB model.pt could so make gmd allocate 4 GB (an
+// out-of-memory kill on a small machine) before failing. check_torch_archive() reads the zip's directory and every
+// pickle record and refuses, with an InputError, any size that cannot be true: a record whose bytes would lie beyond
+// the end of the file, a stored record whose two sizes differ, a deflated one declaring more than deflate can expand
+// to, a pickle opcode whose argument is longer than the rest of its pickle, a memo index larger than the pickle. It
+// reads the directory and the pickle records only (kilobytes), not the tensor data.
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace gmd::engine {
+
+// One entry of a zip archive's central directory.
+struct ZipEntry {
+  std::string name;
+  uint16_t method = 0;          // 0 = stored, 8 = deflated (LibTorch deflates some TorchScript sources)
+  uint64_t compressed = 0;      // bytes in the file
+  uint64_t uncompressed = 0;    // bytes LibTorch allocates for it
+  uint64_t local_header = 0;    // offset of its local header
+  uint64_t data = 0;            // offset of its bytes (from the local header), filled by check_torch_archive
+};
+
+// Checks `file` as described above; throws gmd::InputError("<file>: corrupt or truncated <what> (<problem>)").
+// Returns the entries (for tests and diagnostics).
+std::vector<ZipEntry> check_torch_archive(const std::filesystem::path& file, const std::string& what);
+
+// The pickle part, on its own: "" when every length-prefixed argument of the pickle `p` (protocols 0-5) lies inside
+// it and no memo index exceeds its size, else what is wrong. Stops at STOP or at an opcode it does not know (LibTorch
+// refuses those itself).
+std::string pickle_problem(const char* p, std::size_t n);
+
+}  // namespace gmd::engine
