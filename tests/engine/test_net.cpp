@@ -252,11 +252,15 @@ TEST(Net, ABatchOfOneComputesWhatTheSameSampleComputesInABatchOfTwo) {
     ASSERT_EQ(y1.sizes(), y2.narrow(0, 0, 1).sizes());
     EXPECT_TRUE(torch::allclose(y1, y2.narrow(0, 0, 1), 1e-4, 1e-4))
         << "max |diff| " << (y1 - y2.narrow(0, 0, 1)).abs().max().item<double>();
+    // Gradients: the two ways sum the same products in different orders (and oneDNN's kernels differ between
+    // CPUs), so float32 rounding is relative to each gradient's scale: compare the largest difference with the
+    // largest entry (elementwise allclose failed on one CPU kind on entries near zero of a gradient in the hundreds).
     size_t i = 0;
     for (const auto& p : m->parameters()) {
       const auto g2 = p.grad().defined() ? p.grad() : torch::zeros_like(p);
-      EXPECT_TRUE(torch::allclose(g1[i], g2, 1e-3, 1e-4)) << "parameter " << i << " max |diff| "
-                                                          << (g1[i] - g2).abs().max().item<double>();
+      const double diff = (g1[i] - g2).abs().max().item<double>();
+      const double scale = g2.abs().max().item<double>();
+      EXPECT_LE(diff, 1e-4 * scale + 1e-6) << "parameter " << i << " max |diff| " << diff << ", max |grad| " << scale;
       ++i;
     }
   }
