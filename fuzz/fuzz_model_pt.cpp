@@ -4,9 +4,9 @@
 // (LibTorch's zip reader does not check CRC-32s, so mutations inside a record reach the unpickler and the TorchScript
 // importer as they are: no CRC repair is needed.) When the card
 // carries a SHA-256 of model.pt (64 hex digits), it is rewritten to the input's, so the weights still reach LibTorch.
-// GMD_FUZZ_SKIP_KNOWN=1 skips inputs that hit a known, reported and not yet fixed finding (docs/reliability.md).
-// (Findings 5 and 9, sizes LibTorch trusts, are fixed by load_model's archive check, core/engine/src/archive_check.cpp:
-// their inputs are fuzzed, not skipped.)
+// No known finding is skipped: findings 5, 6 and 9 (sizes LibTorch trusts; TorchScript class bodies LibTorch 1.13's
+// compiler crashes on) are fixed by load_model's archive check (core/engine/src/archive_check.cpp). A new known,
+// reported and not yet fixed finding would get a cheap check here, skipped under GMD_FUZZ_SKIP_KNOWN=1.
 #include <cstdint>
 #include <cstdio>
 #include <string>
@@ -20,39 +20,9 @@ using namespace gmd::fuzz;
 fs::path g_dir;
 nlohmann::json g_card;
 bool g_card_has_sha = false;
-bool g_skip_known = false;
 bool g_show_errors = false;  // GMD_FUZZ_SHOW_ERRORS=1: print each InputError (why a replayed input is refused)
 
-// Known finding torchscript-class-constant-segv (docs/reliability.md, ## Fuzzing): model.pt holds the module's
-// TorchScript class definitions (code/__torch__/*.py), which torch::jit::load compiles; a class-level assignment other
-// than __parameters__ / __buffers__ (e.g. `__paramtr__see = ["weight", ]`, one mutated name) is parsed as a class
-// constant and ScriptTypeParser::parseClassConstant dereferences a bad pointer (SEGV, LibTorch 1.13). Rough check:
-// a class-level line "  NAME = ..." / "  NAME=..." (any spacing around '=': CI's fuzz run of 2026-12-02 found
-// `  __parametesr_=_  ["weight", ]`) in a .py record, with NAME not __parameters__ / __buffers__.
-bool odd_class_assignment(const std::string& z) {
-  bool hit = false;
-  for_each_stored_entry(z, [&](const std::string& name, std::size_t data, std::size_t size, std::size_t, std::size_t) {
-    if (hit || name.size() < 3 || name.compare(name.size() - 3, 3, ".py") != 0) return;
-    const std::string code = z.substr(data, size);
-    for (std::size_t at = 0; at < code.size() && !hit;) {
-      std::size_t nl = code.find('\n', at);
-      if (nl == std::string::npos) nl = code.size();
-      const std::string line = code.substr(at, nl - at);
-      at = nl + 1;
-      if (line.size() < 3 || line.compare(0, 2, "  ") != 0 || line[2] == ' ' || line.compare(2, 4, "def ") == 0)
-        continue;
-      const auto eq = line.find('=');
-      if (eq == std::string::npos) continue;
-      std::string lhs = line.substr(2, eq - 2);
-      while (!lhs.empty() && lhs.back() == ' ') lhs.pop_back();
-      if (lhs != "__parameters__" && lhs != "__buffers__") hit = true;
-    }
-  });
-  return hit;
-}
-
 void try_load(const std::string& pt) {
-  if (g_skip_known && odd_class_assignment(pt)) return;
   write_file(g_dir / "model.pt", pt);
   if (g_card_has_sha) {
     nlohmann::json card = g_card;
@@ -72,8 +42,6 @@ void try_load(const std::string& pt) {
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
   torch::set_num_threads(1);
-  const char* e = std::getenv("GMD_FUZZ_SKIP_KNOWN");
-  g_skip_known = e && std::string(e) == "1";
   const char* show = std::getenv("GMD_FUZZ_SHOW_ERRORS");
   g_show_errors = show && std::string(show) == "1";
   g_dir = scratch() / "model";

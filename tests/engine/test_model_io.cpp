@@ -617,3 +617,39 @@ TEST(ArchiveCheck, ASampleCacheWithAnInflatedRecordIsRefusedByName) {
   EXPECT_NE(msg.find("declares 2147483647 bytes"), std::string::npos) << msg;
   fs::remove_all(dir);
 }
+
+// Fuzz finding 6: LibTorch 1.13's TorchScript compiler crashed (SEGV in ScriptTypeParser::parseClassConstant) on a
+// class-level assignment it does not expect in model.pt's class definitions (`__paramtr__see = [...]`, one mutated
+// name; 2.11 throws instead). Such sources are refused before LibTorch compiles them, in stored and deflated records.
+TEST(ArchiveCheck, TorchScriptSourcesOtherThanModuleAttributesAreRefused) {
+  const fs::path dir = tiny_model("torchscript");
+  const std::string valid = gmd::read_text(dir / "model.pt");
+  std::string bytes = valid;
+  const std::size_t at = bytes.find("  __parameters__ = [\"weight\"");
+  ASSERT_NE(at, std::string::npos) << "no stored class definition with parameters in a LibTorch archive";
+  bytes.replace(at + 2, 14, "__paramtr__see");  // same length: the record's sizes stay right
+  spill(dir / "model.pt", bytes);
+  const std::string msg = error_of([&] { load_model(dir); });
+  EXPECT_NE(msg.find("corrupt or truncated model weights"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("is not a module attribute gmd writes: '  __paramtr__see = [\"weight\""), std::string::npos)
+      << msg;
+  spill(dir / "model.pt", valid);
+  EXPECT_NO_THROW(load_model(dir));
+  fs::remove_all(dir);
+
+  // The lines LibTorch writes for C++ modules (both LibTorches) pass; anything else is named by line.
+  EXPECT_EQ(torchscript_problem("class Module(Module):\n  __parameters__ = [\"weight\", \"bias\", ]\n"
+                                "  __buffers__ = []\n  __annotations__ = []\n  __annotations__[\"0\"] = Tensor\n"
+                                "  weight : Tensor\n  unet : __torch__.___torch_mangle_0.Module\n"
+                                "  betas : Tuple[float, float]\n  d : Dict[str, List[Tensor]]\n"),
+            "");
+  EXPECT_NE(torchscript_problem("class Module(Module):\n  __buhfers__ = []\n").find("line 2 "), std::string::npos);
+  EXPECT_NE(torchscript_problem("class Module(Module):\n  __parametesr_=_  [\"weight\", ]\n").find("line 2 "),
+            std::string::npos);
+  EXPECT_NE(torchscript_problem("class Module(Module):\n  def forward(self, x):\n    return x\n").find("line 2 "),
+            std::string::npos);
+  EXPECT_NE(torchscript_problem("class Module(Module):\n  w : Tensor]\n").find("line 2 "), std::string::npos);
+  EXPECT_NE(torchscript_problem("  x : Tuple[Tuple[Tuple[Tuple[Tuple[Tuple[Tuple[Tuple[Tuple[Tuple[int]]]]]]]]]]")
+                .find("line 1 "),
+            std::string::npos);  // nesting deeper than LibTorch writes
+}

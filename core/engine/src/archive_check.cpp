@@ -17,7 +17,7 @@ constexpr uint32_t kEndOfDirectory = 0x06054b50, kZip64End = 0x06064b50, kZip64L
                    kDirectoryEntry = 0x02014b50, kLocalHeader = 0x04034b50;
 constexpr uint32_t kSize32Escape = 0xffffffffu;
 constexpr uint64_t kMaxDeflateRatio = 1032;
-constexpr uint64_t kMaxPickleBytes = uint64_t{1} << 30;
+constexpr uint64_t kMaxCodeBytes = uint64_t{1} << 30;  // a pickle or TorchScript source record
 
 uint64_t le(const char* p, int bytes) {
   uint64_t v = 0;
@@ -137,6 +137,88 @@ std::string pickle_problem(const char* p, std::size_t n) {
   return "";  // no STOP: LibTorch reports the pickle as truncated
 }
 
+namespace {
+// A small recursive-descent reader of the TorchScript class definitions LibTorch writes for C++ modules (the only
+// code in gmd's archives): every function consumes its construct at s[i] and advances i, or returns false.
+struct SourceLine {
+  const std::string& s;
+  std::size_t i = 0;
+  bool literal(const char* t) {
+    const std::size_t n = std::strlen(t);
+    if (s.compare(i, n, t) != 0) return false;
+    i += n;
+    return true;
+  }
+  bool ident() {
+    auto start = [](char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_'; };
+    if (i >= s.size() || !start(s[i])) return false;
+    while (i < s.size() && (start(s[i]) || (s[i] >= '0' && s[i] <= '9'))) ++i;
+    return true;
+  }
+  bool dotted() {
+    if (!ident()) return false;
+    while (i < s.size() && s[i] == '.') {
+      ++i;
+      if (!ident()) return false;
+    }
+    return true;
+  }
+  bool type(int depth = 0) {  // Tensor, __torch__.x.Module, Tuple[float, float], Dict[str, List[Tensor]]
+    if (depth > 8 || !dotted()) return false;
+    if (!literal("[")) return true;
+    do {
+      if (!type(depth + 1)) return false;
+    } while (literal(", "));
+    return literal("]");
+  }
+  bool string() {
+    if (!literal("\"")) return false;
+    while (i < s.size() && s[i] != '"' && s[i] != '\\') ++i;
+    return literal("\"");
+  }
+  bool string_list() {  // ["weight", "bias", ] or []
+    if (!literal("[")) return false;
+    while (string())
+      if (!literal(", ")) return false;
+    return literal("]");
+  }
+  bool end() const { return i == s.size(); }
+};
+
+bool class_source_line(const std::string& line) {
+  if (line.empty()) return true;
+  SourceLine l{line};
+  if (l.literal("class ")) return l.dotted() && l.literal("(") && l.dotted() && l.literal("):") && l.end();
+  if (!l.literal("  ")) return false;
+  const std::size_t body = l.i;
+  if ((l.literal("__parameters__ = ") || l.literal("__buffers__ = ")) && l.string_list() && l.end()) return true;
+  l.i = body;
+  if (l.literal("__annotations__ = []") && l.end()) return true;
+  l.i = body;
+  if (l.literal("__annotations__[") && l.string() && l.literal("] = ") && l.type() && l.end()) return true;
+  l.i = body;
+  return l.ident() && l.literal(" : ") && l.type() && l.end();
+}
+}  // namespace
+
+std::string torchscript_problem(const std::string& source) {
+  std::size_t at = 0;
+  for (int line_no = 1; at <= source.size(); ++line_no) {
+    std::size_t nl = source.find('\n', at);
+    if (nl == std::string::npos) nl = source.size();
+    const std::string line = source.substr(at, nl - at);
+    if (!class_source_line(line)) {
+      std::string shown = line.substr(0, 60);
+      for (char& c : shown)
+        if (static_cast<unsigned char>(c) < 32 || static_cast<unsigned char>(c) > 126) c = '?';
+      return "line " + std::to_string(line_no) + " is not a module attribute gmd writes: '" + shown +
+             (line.size() > 60 ? "...'" : "'");
+    }
+    at = nl + 1;
+  }
+  return "";
+}
+
 std::vector<ZipEntry> check_torch_archive(const fs::path& file, const std::string& what) {
   ArchiveFile f(file, file.string() + ": corrupt or truncated " + what + " (");
   const uint64_t size = f.size();
@@ -218,13 +300,18 @@ std::vector<ZipEntry> check_torch_archive(const fs::path& file, const std::strin
              " bytes, more than the file holds before its directory");
     entries.push_back(std::move(z));
   }
+  auto ends_with = [](const std::string& name, const char* tail) {
+    const std::size_t n = std::strlen(tail);
+    return name.size() >= n && name.compare(name.size() - n, n, tail) == 0;
+  };
   for (const ZipEntry& z : entries) {
-    if (z.name.size() < 3 || z.name.compare(z.name.size() - 3, 3, "pkl") != 0) continue;
-    if (z.uncompressed > kMaxPickleBytes)
-      f.fail("'" + z.name + "': a pickle of " + std::to_string(z.uncompressed) + " bytes (gmd writes kilobytes)");
-    const std::string pickle = z.method == 0 ? f.read(z.data, z.uncompressed)
-                                             : inflate_record(f.read(z.data, z.compressed), z, f);
-    const std::string problem = pickle_problem(pickle.data(), pickle.size());
+    const bool pickle = ends_with(z.name, "pkl"), source = ends_with(z.name, ".py");
+    if (!pickle && !source) continue;
+    if (z.uncompressed > kMaxCodeBytes)
+      f.fail("'" + z.name + "': a record of " + std::to_string(z.uncompressed) + " bytes (gmd writes kilobytes)");
+    const std::string bytes = z.method == 0 ? f.read(z.data, z.uncompressed)
+                                            : inflate_record(f.read(z.data, z.compressed), z, f);
+    const std::string problem = pickle ? pickle_problem(bytes.data(), bytes.size()) : torchscript_problem(bytes);
     if (!problem.empty()) f.fail("'" + z.name + "': " + problem);
   }
   return entries;

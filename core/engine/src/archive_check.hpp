@@ -9,6 +9,11 @@
 // the end of the file, a stored record whose two sizes differ, a deflated one declaring more than deflate can expand
 // to, a pickle opcode whose argument is longer than the rest of its pickle, a memo index larger than the pickle. It
 // reads the directory and the pickle records only (kilobytes), not the tensor data.
+//
+// It also reads the TorchScript sources (code/**/*.py): LibTorch's module archives hold the class definitions of the
+// modules, which its importer compiles, and LibTorch 1.13's compiler crashes (SEGV) on some malformed class
+// bodies (fuzz finding 6). gmd's archives (models, checkpoints, sample caches: C++ modules) hold only class headers
+// and attribute declarations, so any other line is refused before the compiler sees it (torchscript_problem).
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -35,5 +40,11 @@ std::vector<ZipEntry> check_torch_archive(const std::filesystem::path& file, con
 // it and no memo index exceeds its size, else what is wrong. Stops at STOP or at an opcode it does not know (LibTorch
 // refuses those itself).
 std::string pickle_problem(const char* p, std::size_t n);
+
+// The TorchScript part, on its own: "" when every line of `source` is one LibTorch writes for a C++ module (a class
+// header `class A(B):`, `__parameters__ = [...]`, `__buffers__ = [...]`, `__annotations__ = []`,
+// `__annotations__["x"] = T`, `name : T` with T a type such as Tensor or Tuple[float, float], blank lines), else
+// which line is not.
+std::string torchscript_problem(const std::string& source);
 
 }  // namespace gmd::engine
