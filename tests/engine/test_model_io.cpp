@@ -653,3 +653,41 @@ TEST(ArchiveCheck, TorchScriptSourcesOtherThanModuleAttributesAreRefused) {
                 .find("line 1 "),
             std::string::npos);  // nesting deeper than LibTorch writes
 }
+
+// LibTorch builds each tensor storage over its record as it is, with the element count the pickle declares: a record
+// shorter than that was read past its end (LibTorch 2.11 loaded such a model.pt, weights of -1.7e38 from beyond the
+// record's buffer). The check compares every storage the pickles declare with its record.
+TEST(ArchiveCheck, ATensorRecordShorterThanItsStorageIsRefused) {
+  const fs::path dir = tiny_model("storage");
+  std::string bytes = gmd::read_text(dir / "model.pt");
+  const std::size_t rec = directory_record(bytes, "/data/0");
+  ASSERT_NE(rec, std::string::npos);
+  const uint32_t size = le32(bytes, rec + 24);
+  ASSERT_GT(size, 8u);
+  put_le32(bytes, rec + 20, size - 4);  // one float32 short
+  put_le32(bytes, rec + 24, size - 4);
+  spill(dir / "model.pt", bytes);
+  const std::string msg = error_of([&] { load_model(dir); });
+  EXPECT_NE(msg.find("corrupt or truncated model weights"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("data/0' holds " + std::to_string(size - 4) + " bytes, but data.pkl declares " +
+                     std::to_string(size / 4) + " elements of 4 bytes"),
+            std::string::npos)
+      << msg;
+  fs::remove_all(dir);
+
+  // The pickle machine follows memoised strings and globals (LibTorch writes 'storage' and the type once and
+  // refers back to them): ('storage', torch.FloatStorage, '0', 'cpu', 10) then (memo 0, memo 1, '1', 'cpu', 300).
+  const std::string p("\x80\x02(X\x07\x00\x00\x00storageq\x00" "ctorch\nFloatStorage\nq\x01"
+                      "X\x01\x00\x00\x00" "0X\x03\x00\x00\x00" "cpuK\x0atQ0"
+                      "(h\x00h\x01X\x01\x00\x00\x00" "1X\x03\x00\x00\x00" "cpuM\x2c\x01tQ.",
+                      83);
+  ASSERT_EQ(pickle_problem(p.data(), p.size()), "");
+  const auto st = pickle_storages(p.data(), p.size());
+  ASSERT_EQ(st.size(), 2u);
+  EXPECT_EQ(st[0].type, "torch.FloatStorage");
+  EXPECT_EQ(st[0].key, "0");
+  EXPECT_EQ(st[0].numel, 10);
+  EXPECT_EQ(st[1].type, "torch.FloatStorage");
+  EXPECT_EQ(st[1].key, "1");
+  EXPECT_EQ(st[1].numel, 300);
+}

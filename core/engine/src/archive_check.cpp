@@ -4,6 +4,8 @@
 
 #include <cstring>
 #include <fstream>
+#include <memory>
+#include <unordered_map>
 
 #include <zlib.h>
 
@@ -138,6 +140,173 @@ std::string pickle_problem(const char* p, std::size_t n) {
 }
 
 namespace {
+// Element sizes of the storage types a pickle's persistent ids name (torch.FloatStorage...).
+int storage_element_bytes(const std::string& type) {
+  static const std::pair<const char*, int> sizes[] = {
+      {"torch.FloatStorage", 4},        {"torch.DoubleStorage", 8},       {"torch.HalfStorage", 2},
+      {"torch.BFloat16Storage", 2},     {"torch.LongStorage", 8},         {"torch.IntStorage", 4},
+      {"torch.ShortStorage", 2},        {"torch.CharStorage", 1},         {"torch.ByteStorage", 1},
+      {"torch.BoolStorage", 1},         {"torch.ComplexFloatStorage", 8}, {"torch.ComplexDoubleStorage", 16},
+      {"torch.QInt8Storage", 1},        {"torch.QUInt8Storage", 1},       {"torch.QInt32Storage", 4}};
+  for (const auto& [name, bytes] : sizes)
+    if (type == name) return bytes;
+  return 0;
+}
+
+// A value on the stack of pickle_storages' pickle machine: only strings, small ints, globals and tuples are told
+// apart, everything else is opaque.
+struct PickleValue {
+  enum Kind { Opaque, Mark, Str, Int, Global, Tuple } kind = Opaque;
+  std::string text;  // Str: the string; Global: "module.name"
+  int64_t number = 0;
+  std::shared_ptr<const std::vector<PickleValue>> items;  // Tuple
+};
+}  // namespace
+
+std::vector<PickleStorage> pickle_storages(const char* p, std::size_t n) {
+  std::vector<PickleStorage> out;
+  std::vector<PickleValue> stack;
+  std::unordered_map<uint64_t, PickleValue> memo;
+  auto str = [](std::string t) { return PickleValue{PickleValue::Str, std::move(t), 0, nullptr}; };
+  auto opaque = [] { return PickleValue{}; };
+  auto pop_to_mark = [&](std::vector<PickleValue>* items) {  // false when there is no mark
+    std::size_t m = stack.size();
+    while (m > 0 && stack[m - 1].kind != PickleValue::Mark) --m;
+    if (m == 0) return false;
+    if (items) items->assign(stack.begin() + static_cast<std::ptrdiff_t>(m), stack.end());
+    stack.resize(m - 1);
+    return true;
+  };
+  auto pop = [&](std::size_t k) {
+    if (stack.size() < k) return false;
+    stack.resize(stack.size() - k);
+    return true;
+  };
+  auto line = [&](std::size_t& i) {
+    const std::size_t start = i;
+    while (i < n && p[i] != '\n') ++i;
+    std::string t(p + start, i - start);
+    ++i;
+    return t;
+  };
+  std::size_t i = 0;
+  // pickle_problem() has passed: every argument lies inside the pickle. The machine stops at STOP, at an opcode it
+  // does not model and at a stack underflow (LibTorch refuses those pickles itself).
+  while (i < n) {
+    const unsigned char op = static_cast<unsigned char>(p[i++]);
+    switch (op) {
+      case '.': return out;
+      case 0x80: i += 1; break;                            // PROTO
+      case 0x95: i += 8; break;                            // FRAME
+      case '(': stack.push_back({PickleValue::Mark, {}, 0, nullptr}); break;
+      case ')': stack.push_back({PickleValue::Tuple, {}, 0, std::make_shared<std::vector<PickleValue>>()}); break;
+      case 't': {
+        auto items = std::make_shared<std::vector<PickleValue>>();
+        if (!pop_to_mark(items.get())) return out;
+        stack.push_back({PickleValue::Tuple, {}, 0, items});
+        break;
+      }
+      case 0x85: case 0x86: case 0x87: {                   // TUPLE1..3
+        const std::size_t k = op - 0x84u;
+        if (stack.size() < k) return out;
+        auto items = std::make_shared<std::vector<PickleValue>>(stack.end() - static_cast<std::ptrdiff_t>(k), stack.end());
+        pop(k);
+        stack.push_back({PickleValue::Tuple, {}, 0, items});
+        break;
+      }
+      case ']': case '}': case 0x8f: case 'N': case 0x88: case 0x89: stack.push_back(opaque()); break;
+      case 'l': case 'd': case 0x91: case 'o':             // LIST, DICT, FROZENSET, OBJ
+        if (!pop_to_mark(nullptr)) return out;
+        stack.push_back(opaque());
+        break;
+      case 'e': case 'u': case 0x90: case '1':             // APPENDS, SETITEMS, ADDITEMS, POP_MARK
+        if (!pop_to_mark(nullptr)) return out;
+        break;
+      case 'a': case 'b': case '0': if (!pop(1)) return out; break;  // APPEND, BUILD, POP
+      case 's': if (!pop(2)) return out; break;                      // SETITEM
+      case 'R': case 0x81: case 0x93:                                // REDUCE, NEWOBJ, STACK_GLOBAL
+        if (!pop(2)) return out;
+        stack.push_back(opaque());
+        break;
+      case 0x92: if (!pop(3)) return out; stack.push_back(opaque()); break;  // NEWOBJ_EX
+      case '2': if (stack.empty()) return out; stack.push_back(stack.back()); break;  // DUP
+      case 'Q': {                                          // BINPERSID: ('storage', type, key, location, numel)
+        if (stack.empty()) return out;
+        const PickleValue id = stack.back();
+        stack.back() = opaque();
+        if (id.kind == PickleValue::Tuple && id.items->size() == 5) {
+          const auto& t = *id.items;
+          if (t[0].kind == PickleValue::Str && t[0].text == "storage" && t[1].kind == PickleValue::Global &&
+              t[2].kind == PickleValue::Str && t[4].kind == PickleValue::Int)
+            out.push_back({t[1].text, t[2].text, t[4].number});
+        }
+        break;
+      }
+      case 'K': stack.push_back({PickleValue::Int, {}, static_cast<int64_t>(le(p + i, 1)), nullptr}); i += 1; break;
+      case 'M': stack.push_back({PickleValue::Int, {}, static_cast<int64_t>(le(p + i, 2)), nullptr}); i += 2; break;
+      case 'J':
+        stack.push_back({PickleValue::Int, {}, static_cast<int32_t>(static_cast<uint32_t>(le(p + i, 4))), nullptr});
+        i += 4;
+        break;
+      case 0x8a: {                                         // LONG1: n little-endian two's-complement bytes
+        const std::size_t len = static_cast<unsigned char>(p[i]);
+        ++i;
+        if (len <= 8) {
+          uint64_t v = len ? le(p + i, static_cast<int>(len)) : 0;
+          if (len && len < 8 && (v >> (8 * len - 1)) & 1) v |= ~uint64_t{0} << (8 * len);
+          stack.push_back({PickleValue::Int, {}, static_cast<int64_t>(v), nullptr});
+        } else {
+          stack.push_back(opaque());
+        }
+        i += len;
+        break;
+      }
+      case 'X': case 'T': case 'B': case 0x8b: {           // 4-byte length: BINUNICODE, BINSTRING, BINBYTES, LONG4
+        const std::size_t len = static_cast<std::size_t>(le(p + i, 4));
+        stack.push_back(op == 'X' ? str(std::string(p + i + 4, len)) : opaque());
+        i += 4 + len;
+        break;
+      }
+      case 0x8c: case 'U': case 'C': {                     // 1-byte length: SHORT_BINUNICODE, SHORT_BINSTRING, ...
+        const std::size_t len = static_cast<unsigned char>(p[i]);
+        stack.push_back(op == 0x8c ? str(std::string(p + i + 1, len)) : opaque());
+        i += 1 + len;
+        break;
+      }
+      case 0x8d: case 0x8e: case 0x96: {                   // 8-byte length
+        const std::size_t len = static_cast<std::size_t>(le(p + i, 8));
+        stack.push_back(op == 0x8d ? str(std::string(p + i + 8, len)) : opaque());
+        i += 8 + len;
+        break;
+      }
+      case 'G': i += 8; stack.push_back(opaque()); break;  // BINFLOAT
+      case 'c': {                                          // GLOBAL module\nname\n
+        std::string module = line(i);
+        std::string name = line(i);
+        stack.push_back({PickleValue::Global, module + "." + name, 0, nullptr});
+        break;
+      }
+      case 'q': case 'r': case 0x94: {                     // BINPUT, LONG_BINPUT, MEMOIZE
+        const uint64_t idx = op == 'q' ? le(p + i, 1) : op == 'r' ? le(p + i, 4) : memo.size();
+        i += op == 'q' ? 1 : op == 'r' ? 4 : 0;
+        if (stack.empty()) return out;
+        memo[idx] = stack.back();
+        break;
+      }
+      case 'h': case 'j': {                                // BINGET, LONG_BINGET
+        const uint64_t idx = le(p + i, op == 'h' ? 1 : 4);
+        i += op == 'h' ? 1 : 4;
+        const auto it = memo.find(idx);
+        stack.push_back(it == memo.end() ? opaque() : it->second);
+        break;
+      }
+      default: return out;  // opcodes LibTorch does not write (line-based ones, extensions, buffers)
+    }
+  }
+  return out;
+}
+
+namespace {
 // A small recursive-descent reader of the TorchScript class definitions LibTorch writes for C++ modules (the only
 // code in gmd's archives): every function consumes its construct at s[i] and advances i, or returns false.
 struct SourceLine {
@@ -218,6 +387,26 @@ std::string torchscript_problem(const std::string& source) {
   }
   return "";
 }
+
+namespace {
+// Every storage a pickle declares must fit in its record (pickle_storages).
+void check_storages(const std::string& pickle_name, const std::string& pickle,
+                    const std::unordered_map<std::string, const ZipEntry*>& by_name, ArchiveFile& f) {
+  const std::string folder = pickle_name.substr(0, pickle_name.size() - 4);  // "root/data.pkl" -> "root/data"
+  for (const PickleStorage& st : pickle_storages(pickle.data(), pickle.size())) {
+    const int bytes = storage_element_bytes(st.type);
+    if (bytes == 0) f.fail("'" + pickle_name + "': storage type '" + st.type + "' is not one LibTorch writes");
+    if (st.numel < 0) f.fail("'" + pickle_name + "': a storage of " + std::to_string(st.numel) + " elements");
+    if (st.numel == 0) continue;
+    const auto it = by_name.find(folder + "/" + st.key);
+    if (it == by_name.end()) f.fail("'" + pickle_name + "' names a tensor record '" + st.key + "' that is missing");
+    if (static_cast<uint64_t>(st.numel) > it->second->uncompressed / static_cast<uint64_t>(bytes))
+      f.fail("tensor record '" + it->first + "' holds " + std::to_string(it->second->uncompressed) + " bytes, but " +
+             pickle_name.substr(pickle_name.rfind('/') + 1) + " declares " + std::to_string(st.numel) +
+             " elements of " + std::to_string(bytes) + " bytes");
+  }
+}
+}  // namespace
 
 std::vector<ZipEntry> check_torch_archive(const fs::path& file, const std::string& what) {
   ArchiveFile f(file, file.string() + ": corrupt or truncated " + what + " (");
@@ -300,6 +489,8 @@ std::vector<ZipEntry> check_torch_archive(const fs::path& file, const std::strin
              " bytes, more than the file holds before its directory");
     entries.push_back(std::move(z));
   }
+  std::unordered_map<std::string, const ZipEntry*> by_name;
+  for (const ZipEntry& z : entries) by_name.emplace(z.name, &z);
   auto ends_with = [](const std::string& name, const char* tail) {
     const std::size_t n = std::strlen(tail);
     return name.size() >= n && name.compare(name.size() - n, n, tail) == 0;
@@ -313,6 +504,7 @@ std::vector<ZipEntry> check_torch_archive(const fs::path& file, const std::strin
                                             : inflate_record(f.read(z.data, z.compressed), z, f);
     const std::string problem = pickle ? pickle_problem(bytes.data(), bytes.size()) : torchscript_problem(bytes);
     if (!problem.empty()) f.fail("'" + z.name + "': " + problem);
+    if (pickle && !ends_with(z.name, ".debug_pkl")) check_storages(z.name, bytes, by_name, f);
   }
   return entries;
 }

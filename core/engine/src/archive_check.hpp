@@ -41,6 +41,17 @@ std::vector<ZipEntry> check_torch_archive(const std::filesystem::path& file, con
 // refuses those itself).
 std::string pickle_problem(const char* p, std::size_t n);
 
+// The tensor storages a pickle declares through its persistent ids ('storage', torch.FloatStorage, key, location,
+// numel): LibTorch builds each storage of numel elements over the record `<pickle name without .pkl>/<key>` as it is,
+// so a record shorter than numel elements would be read past its end (a heap over-read, garbage weights). Run on a
+// pickle pickle_problem() has passed.
+struct PickleStorage {
+  std::string type;  // "torch.FloatStorage"
+  std::string key;   // record name under the pickle's folder
+  int64_t numel = 0;
+};
+std::vector<PickleStorage> pickle_storages(const char* p, std::size_t n);
+
 // The TorchScript part, on its own: "" when every line of `source` is one LibTorch writes for a C++ module (a class
 // header `class A(B):`, `__parameters__ = [...]`, `__buffers__ = [...]`, `__annotations__ = []`,
 // `__annotations__["x"] = T`, `name : T` with T a type such as Tensor or Tuple[float, float], blank lines), else
