@@ -429,23 +429,12 @@ std::size_t directory_record(const std::string& zip, const std::string& suffix) 
 // The offset of the first BINUNICODE ('X', 4-byte length) opcode inside the data.pkl record of `zip`, found by
 // walking the pickle from its start (so it is an opcode, not a byte of some argument).
 std::size_t first_binunicode(const std::string& zip, const ZipEntry& pkl) {
-  const std::size_t begin = static_cast<std::size_t>(pkl.data), end = begin + static_cast<std::size_t>(pkl.uncompressed);
-  std::size_t i = begin;
-  while (i < end) {
-    const unsigned char op = static_cast<unsigned char>(zip[i]);
-    if (op == 'X') return i;
-    switch (op) {
-      case 0x80: case 'K': case 'q': case 'h': i += 2; break;  // PROTO, BININT1, BINPUT, BINGET
-      case 'M': i += 3; break;                                 // BININT2
-      case 'J': case 'r': case 'j': i += 5; break;             // BININT, LONG_BINPUT, LONG_BINGET
-      case 'G': i += 9; break;                                 // BINFLOAT
-      case 'c':                                                // GLOBAL: two lines
-        i = zip.find('\n', i) + 1;
-        i = zip.find('\n', i) + 1;
-        break;
-      case 0x8a: i += 2 + static_cast<unsigned char>(zip[i + 1]); break;  // LONG1
-      default: i += 1; break;                                  // opcodes without argument
-    }
+  const char* p = zip.data() + pkl.data;
+  const auto n = static_cast<std::size_t>(pkl.uncompressed);
+  PickleOp op;
+  for (std::size_t i = 0; i < n;) {
+    if (!read_pickle_op(p, n, i, op).empty() || op.shape == PickleOp::Unknown) break;
+    if (op.code == 'X') return static_cast<std::size_t>(pkl.data) + op.at;
   }
   return std::string::npos;
 }

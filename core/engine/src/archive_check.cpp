@@ -97,44 +97,64 @@ std::string inflate_record(const std::string& packed, const ZipEntry& e, Archive
 }
 }  // namespace
 
-std::string pickle_problem(const char* p, std::size_t n) {
+std::string read_pickle_op(const char* p, std::size_t n, std::size_t& i, PickleOp& op) {
   // Argument shapes of the opcodes (Python's pickletools): a fixed number of bytes, a length of 1/4/8 bytes followed
   // by that many bytes, or one or two newline-terminated lines.
   static constexpr char fixed0[] = "()]}aestuRbN012Qldo\x85\x86\x87\x81\x92\x88\x89\x8f\x90\x91\x93\x94\x97\x98";
   static constexpr char fixed1[] = "Kqh\x80\x82", fixed2[] = "M\x83", fixed4[] = "Jjr\x84", fixed8[] = "G\x95";
   static constexpr char len1[] = "CU\x8c\x8a", len4[] = "XBT\x8b", len8[] = "\x8d\x8e\x96";
   static constexpr char line1[] = "ILFSVPpg", line2[] = "ci";
-  std::size_t i = 0;
-  while (i < n) {
-    const std::size_t at = i;
-    const unsigned char op = static_cast<unsigned char>(p[i++]);
-    if (op == '.') return "";  // STOP
-    auto in = [op](const char* set) { return op != 0 && std::strchr(set, static_cast<char>(op)) != nullptr; };
-    const int fixed = in(fixed0) ? 0 : in(fixed1) ? 1 : in(fixed2) ? 2 : in(fixed4) ? 4 : in(fixed8) ? 8 : -1;
-    const int lenw = in(len1) ? 1 : in(len4) ? 4 : in(len8) ? 8 : 0;
-    const int lines = in(line1) ? 1 : in(line2) ? 2 : 0;
-    if (fixed < 0 && !lenw && !lines) return "";  // an opcode LibTorch does not know either: it refuses it
-    if (fixed >= 0) {
-      if (static_cast<std::size_t>(fixed) > n - i) return "pickle ends inside an opcode at byte " + std::to_string(at);
-      if (op == 'r' && le(p + i, 4) > n)  // LONG_BINPUT: the unpickler reserves memo space for the index
-        return "pickle memo index " + std::to_string(le(p + i, 4)) + " at byte " + std::to_string(at) +
-               " exceeds the pickle's size";
-      i += static_cast<std::size_t>(fixed);
-    } else if (lenw) {
-      if (static_cast<std::size_t>(lenw) > n - i) return "pickle ends inside an opcode at byte " + std::to_string(at);
-      const uint64_t len = le(p + i, lenw);
-      i += static_cast<std::size_t>(lenw);
-      if (len > n - i)
-        return "pickle opcode at byte " + std::to_string(at) + " declares " + std::to_string(len) +
-               " bytes, more than the " + std::to_string(n - i) + " that follow";
-      i += static_cast<std::size_t>(len);
-    } else {
-      for (int l = 0; l < lines; ++l) {
-        while (i < n && p[i] != '\n') ++i;
-        if (i == n) return "pickle ends inside an opcode at byte " + std::to_string(at);
-        ++i;
-      }
+  op = PickleOp{};
+  op.at = i;
+  op.code = static_cast<unsigned char>(p[i++]);
+  const unsigned char c = op.code;
+  auto in = [c](const char* set) { return c != 0 && std::strchr(set, static_cast<char>(c)) != nullptr; };
+  const int fixed = in(fixed0) ? 0 : in(fixed1) ? 1 : in(fixed2) ? 2 : in(fixed4) ? 4 : in(fixed8) ? 8 : -1;
+  const int lenw = in(len1) ? 1 : in(len4) ? 4 : in(len8) ? 8 : 0;
+  const int lines = in(line1) ? 1 : in(line2) ? 2 : 0;
+  const std::string cut = "pickle ends inside an opcode at byte " + std::to_string(op.at);
+  if (fixed >= 0) {
+    if (static_cast<std::size_t>(fixed) > n - i) return cut;
+    op.shape = PickleOp::Fixed;
+    op.arg = i;
+    op.arg_len = static_cast<std::size_t>(fixed);
+  } else if (lenw) {
+    if (static_cast<std::size_t>(lenw) > n - i) return cut;
+    const uint64_t len = le(p + i, lenw);
+    i += static_cast<std::size_t>(lenw);
+    if (len > n - i)
+      return "pickle opcode at byte " + std::to_string(op.at) + " declares " + std::to_string(len) +
+             " bytes, more than the " + std::to_string(n - i) + " that follow";
+    op.shape = PickleOp::Length;
+    op.arg = i;
+    op.arg_len = static_cast<std::size_t>(len);
+  } else if (lines) {
+    op.shape = PickleOp::Lines;
+    op.arg = i;
+    std::size_t end = i;
+    for (int l = 0; l < lines; ++l) {
+      while (end < n && p[end] != '\n') ++end;
+      if (end == n) return cut;
+      ++end;
     }
+    op.arg_len = end - i;
+  } else {
+    op.shape = PickleOp::Unknown;  // an opcode LibTorch does not know either: it refuses it
+    return "";
+  }
+  i = op.arg + op.arg_len;
+  return "";
+}
+
+std::string pickle_problem(const char* p, std::size_t n) {
+  PickleOp op;
+  for (std::size_t i = 0; i < n;) {
+    const std::string problem = read_pickle_op(p, n, i, op);
+    if (!problem.empty()) return problem;
+    if (op.code == '.' || op.shape == PickleOp::Unknown) return "";  // STOP, or LibTorch refuses the rest
+    if (op.code == 'r' && le(p + op.arg, 4) > n)  // LONG_BINPUT: the unpickler reserves memo space for the index
+      return "pickle memo index " + std::to_string(le(p + op.arg, 4)) + " at byte " + std::to_string(op.at) +
+             " exceeds the pickle's size";
   }
   return "";  // no STOP: LibTorch reports the pickle as truncated
 }
@@ -167,8 +187,11 @@ std::vector<PickleStorage> pickle_storages(const char* p, std::size_t n) {
   std::vector<PickleStorage> out;
   std::vector<PickleValue> stack;
   std::unordered_map<uint64_t, PickleValue> memo;
-  auto str = [](std::string t) { return PickleValue{PickleValue::Str, std::move(t), 0, nullptr}; };
   auto opaque = [] { return PickleValue{}; };
+  auto integer = [](int64_t v) { return PickleValue{PickleValue::Int, {}, v, nullptr}; };
+  auto tuple = [](std::shared_ptr<std::vector<PickleValue>> items) {
+    return PickleValue{PickleValue::Tuple, {}, 0, std::move(items)};
+  };
   auto pop_to_mark = [&](std::vector<PickleValue>* items) {  // false when there is no mark
     std::size_t m = stack.size();
     while (m > 0 && stack[m - 1].kind != PickleValue::Mark) --m;
@@ -182,39 +205,32 @@ std::vector<PickleStorage> pickle_storages(const char* p, std::size_t n) {
     stack.resize(stack.size() - k);
     return true;
   };
-  auto line = [&](std::size_t& i) {
-    const std::size_t start = i;
-    while (i < n && p[i] != '\n') ++i;
-    std::string t(p + start, i - start);
-    ++i;
-    return t;
-  };
-  std::size_t i = 0;
-  // pickle_problem() has passed: every argument lies inside the pickle. The machine stops at STOP, at an opcode it
-  // does not model and at a stack underflow (LibTorch refuses those pickles itself).
-  while (i < n) {
-    const unsigned char op = static_cast<unsigned char>(p[i++]);
-    switch (op) {
+  // The machine stops at STOP, at a malformed or unknown opcode, at an opcode it does not model and at a stack
+  // underflow (LibTorch refuses those pickles itself; pickle_problem names the malformed ones).
+  PickleOp op;
+  for (std::size_t i = 0; i < n;) {
+    if (!read_pickle_op(p, n, i, op).empty()) return out;
+    const char* arg = p + op.arg;
+    switch (op.code) {
       case '.': return out;
-      case 0x80: i += 1; break;                            // PROTO
-      case 0x95: i += 8; break;                            // FRAME
+      case 0x80: case 0x95: break;                         // PROTO, FRAME
       case '(': stack.push_back({PickleValue::Mark, {}, 0, nullptr}); break;
-      case ')': stack.push_back({PickleValue::Tuple, {}, 0, std::make_shared<std::vector<PickleValue>>()}); break;
+      case ')': stack.push_back(tuple(std::make_shared<std::vector<PickleValue>>())); break;
       case 't': {
         auto items = std::make_shared<std::vector<PickleValue>>();
         if (!pop_to_mark(items.get())) return out;
-        stack.push_back({PickleValue::Tuple, {}, 0, items});
+        stack.push_back(tuple(std::move(items)));
         break;
       }
       case 0x85: case 0x86: case 0x87: {                   // TUPLE1..3
-        const std::size_t k = op - 0x84u;
+        const std::size_t k = op.code - 0x84u;
         if (stack.size() < k) return out;
         auto items = std::make_shared<std::vector<PickleValue>>(stack.end() - static_cast<std::ptrdiff_t>(k), stack.end());
         pop(k);
-        stack.push_back({PickleValue::Tuple, {}, 0, items});
+        stack.push_back(tuple(std::move(items)));
         break;
       }
-      case ']': case '}': case 0x8f: case 'N': case 0x88: case 0x89: stack.push_back(opaque()); break;
+      case ']': case '}': case 0x8f: case 'N': case 0x88: case 0x89: case 'G': stack.push_back(opaque()); break;
       case 'l': case 'd': case 0x91: case 'o':             // LIST, DICT, FROZENSET, OBJ
         if (!pop_to_mark(nullptr)) return out;
         stack.push_back(opaque());
@@ -242,61 +258,38 @@ std::vector<PickleStorage> pickle_storages(const char* p, std::size_t n) {
         }
         break;
       }
-      case 'K': stack.push_back({PickleValue::Int, {}, static_cast<int64_t>(le(p + i, 1)), nullptr}); i += 1; break;
-      case 'M': stack.push_back({PickleValue::Int, {}, static_cast<int64_t>(le(p + i, 2)), nullptr}); i += 2; break;
-      case 'J':
-        stack.push_back({PickleValue::Int, {}, static_cast<int32_t>(static_cast<uint32_t>(le(p + i, 4))), nullptr});
-        i += 4;
-        break;
-      case 0x8a: {                                         // LONG1: n little-endian two's-complement bytes
-        const std::size_t len = static_cast<unsigned char>(p[i]);
-        ++i;
-        if (len <= 8) {
-          uint64_t v = len ? le(p + i, static_cast<int>(len)) : 0;
-          if (len && len < 8 && (v >> (8 * len - 1)) & 1) v |= ~uint64_t{0} << (8 * len);
-          stack.push_back({PickleValue::Int, {}, static_cast<int64_t>(v), nullptr});
-        } else {
+      case 'K': case 'M': stack.push_back(integer(static_cast<int64_t>(le(arg, static_cast<int>(op.arg_len))))); break;
+      case 'J': stack.push_back(integer(static_cast<int32_t>(static_cast<uint32_t>(le(arg, 4))))); break;
+      case 0x8a: {                                         // LONG1: little-endian two's-complement bytes
+        const std::size_t len = op.arg_len;
+        if (len > 8) {
           stack.push_back(opaque());
+          break;
         }
-        i += len;
+        uint64_t v = len ? le(arg, static_cast<int>(len)) : 0;
+        if (len && len < 8 && (v >> (8 * len - 1)) & 1) v |= ~uint64_t{0} << (8 * len);
+        stack.push_back(integer(static_cast<int64_t>(v)));
         break;
       }
-      case 'X': case 'T': case 'B': case 0x8b: {           // 4-byte length: BINUNICODE, BINSTRING, BINBYTES, LONG4
-        const std::size_t len = static_cast<std::size_t>(le(p + i, 4));
-        stack.push_back(op == 'X' ? str(std::string(p + i + 4, len)) : opaque());
-        i += 4 + len;
+      case 'X': case 0x8c: case 0x8d:                      // BINUNICODE, SHORT_BINUNICODE, BINUNICODE8
+        stack.push_back({PickleValue::Str, std::string(arg, op.arg_len), 0, nullptr});
         break;
-      }
-      case 0x8c: case 'U': case 'C': {                     // 1-byte length: SHORT_BINUNICODE, SHORT_BINSTRING, ...
-        const std::size_t len = static_cast<unsigned char>(p[i]);
-        stack.push_back(op == 0x8c ? str(std::string(p + i + 1, len)) : opaque());
-        i += 1 + len;
+      case 'T': case 'B': case 0x8b: case 'U': case 'C': case 0x8e: case 0x96:  // other strings, bytes, LONG4
+        stack.push_back(opaque());
         break;
-      }
-      case 0x8d: case 0x8e: case 0x96: {                   // 8-byte length
-        const std::size_t len = static_cast<std::size_t>(le(p + i, 8));
-        stack.push_back(op == 0x8d ? str(std::string(p + i + 8, len)) : opaque());
-        i += 8 + len;
-        break;
-      }
-      case 'G': i += 8; stack.push_back(opaque()); break;  // BINFLOAT
       case 'c': {                                          // GLOBAL module\nname\n
-        std::string module = line(i);
-        std::string name = line(i);
-        stack.push_back({PickleValue::Global, module + "." + name, 0, nullptr});
+        const std::string lines(arg, op.arg_len - 1);
+        const std::size_t nl = lines.find('\n');
+        stack.push_back({PickleValue::Global, lines.substr(0, nl) + "." + lines.substr(nl + 1), 0, nullptr});
         break;
       }
       case 'q': case 'r': case 0x94: {                     // BINPUT, LONG_BINPUT, MEMOIZE
-        const uint64_t idx = op == 'q' ? le(p + i, 1) : op == 'r' ? le(p + i, 4) : memo.size();
-        i += op == 'q' ? 1 : op == 'r' ? 4 : 0;
         if (stack.empty()) return out;
-        memo[idx] = stack.back();
+        memo[op.code == 0x94 ? memo.size() : le(arg, static_cast<int>(op.arg_len))] = stack.back();
         break;
       }
       case 'h': case 'j': {                                // BINGET, LONG_BINGET
-        const uint64_t idx = le(p + i, op == 'h' ? 1 : 4);
-        i += op == 'h' ? 1 : 4;
-        const auto it = memo.find(idx);
+        const auto it = memo.find(le(arg, static_cast<int>(op.arg_len)));
         stack.push_back(it == memo.end() ? opaque() : it->second);
         break;
       }
@@ -427,11 +420,11 @@ std::vector<ZipEntry> check_torch_archive(const fs::path& file, const std::strin
   uint64_t count = le(e + 10, 2), dir_size = le(e + 12, 4), dir_at = le(e + 16, 4), dir_end_limit = eocd_at;
   // LibTorch writes a zip64 end record and its locator in front of the end record, and its zip reader (miniz) then
   // takes the directory's place and size from the zip64 record, whatever the 32-bit fields say: so does this check.
-  const bool has_locator = eocd_at >= 20 && le(f.read(eocd_at - 20, 4).data(), 4) == kZip64Locator;
+  const std::string loc = eocd_at >= 20 ? f.read(eocd_at - 20, 20) : std::string();
+  const bool has_locator = !loc.empty() && le(loc.data(), 4) == kZip64Locator;
   if (!has_locator && (count == 0xffff || dir_size == kSize32Escape || dir_at == kSize32Escape))
     f.fail("a zip64 archive without its zip64 locator");
   if (has_locator) {
-    const std::string loc = f.read(eocd_at - 20, 20);
     const uint64_t z64_at = le(loc.data() + 8, 8);
     if (z64_at > eocd_at - 20 || eocd_at - 20 - z64_at < 56) f.fail("the zip64 end record lies outside the file");
     const std::string z64 = f.read(z64_at, 56);

@@ -36,6 +36,20 @@ struct ZipEntry {
 // Returns the entries (for tests and diagnostics).
 std::vector<ZipEntry> check_torch_archive(const std::filesystem::path& file, const std::string& what);
 
+// One opcode of a pickle and where its argument lies: `arg_len` bytes from `arg` (a fixed-size argument, the payload
+// of a length-prefixed one, or the line(s) of a text one, newlines included).
+struct PickleOp {
+  enum Shape { Fixed, Length, Lines, Unknown } shape = Unknown;
+  unsigned char code = 0;
+  std::size_t at = 0;       // offset of the opcode
+  std::size_t arg = 0;
+  std::size_t arg_len = 0;
+};
+// Reads the opcode at p[i] (i < n) into `op` and moves i past it: "" when its argument lies inside the pickle, else
+// what is wrong. An opcode outside protocols 0-5 has the shape Unknown (i is then just past the opcode byte). The one
+// table of opcode shapes, shared by pickle_problem and pickle_storages.
+std::string read_pickle_op(const char* p, std::size_t n, std::size_t& i, PickleOp& op);
+
 // The pickle part, on its own: "" when every length-prefixed argument of the pickle `p` (protocols 0-5) lies inside
 // it and no memo index exceeds its size, else what is wrong. Stops at STOP or at an opcode it does not know (LibTorch
 // refuses those itself).
@@ -43,8 +57,8 @@ std::string pickle_problem(const char* p, std::size_t n);
 
 // The tensor storages a pickle declares through its persistent ids ('storage', torch.FloatStorage, key, location,
 // numel): LibTorch builds each storage of numel elements over the record `<pickle name without .pkl>/<key>` as it is,
-// so a record shorter than numel elements would be read past its end (a heap over-read, garbage weights). Run on a
-// pickle pickle_problem() has passed.
+// so a record shorter than numel elements would be read past its end (a heap over-read, garbage weights). Stops at
+// the first malformed opcode (pickle_problem names it).
 struct PickleStorage {
   std::string type;  // "torch.FloatStorage"
   std::string key;   // record name under the pickle's folder
