@@ -254,7 +254,7 @@ TEST(Net, ABatchOfOneComputesWhatTheSameSampleComputesInABatchOfTwo) {
         << "max |diff| " << (y1 - y2.narrow(0, 0, 1)).abs().max().item<double>();
     // Gradients: the two ways sum the same products in different orders (and oneDNN's kernels differ between
     // CPUs), so float32 rounding is relative to each gradient's scale: compare the largest difference with the
-    // largest entry (elementwise allclose failed on one CPU kind on entries near zero of a gradient in the hundreds).
+    // largest entry (elementwise allclose failed on one CPU kind on entries near zero of a gradient in the thousands).
     size_t i = 0;
     for (const auto& p : m->parameters()) {
       const auto g2 = p.grad().defined() ? p.grad() : torch::zeros_like(p);
