@@ -558,7 +558,8 @@ TEST(ArchiveCheck, PickleProblemsAreNamedAndValidPicklesPass) {
 TEST(ArchiveCheck, NotAZipAndATruncatedDirectoryAreNamed) {
   const fs::path dir = fresh_dir("archive_notzip");
   spill(dir / "a.pt", "short");
-  EXPECT_NE(error_of([&] { check_torch_archive(dir / "a.pt", "checkpoint"); }).find("a.pt: corrupt or truncated checkpoint (too short"),
+  EXPECT_NE(error_of([&] { check_torch_archive(dir / "a.pt", "checkpoint"); })
+                .find("a.pt: corrupt or truncated checkpoint (too short"),
             std::string::npos);
   spill(dir / "b.pt", std::string(4096, 'x'));
   EXPECT_NE(error_of([&] { check_torch_archive(dir / "b.pt", "checkpoint"); }).find("no zip directory"),

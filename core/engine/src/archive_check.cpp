@@ -225,7 +225,8 @@ std::vector<PickleStorage> pickle_storages(const char* p, std::size_t n) {
       case 0x85: case 0x86: case 0x87: {                   // TUPLE1..3
         const std::size_t k = op.code - 0x84u;
         if (stack.size() < k) return out;
-        auto items = std::make_shared<std::vector<PickleValue>>(stack.end() - static_cast<std::ptrdiff_t>(k), stack.end());
+        auto items =
+            std::make_shared<std::vector<PickleValue>>(stack.end() - static_cast<std::ptrdiff_t>(k), stack.end());
         pop(k);
         stack.push_back(tuple(std::move(items)));
         break;
